@@ -1,0 +1,83 @@
+// Package peer finds the external programs that interop and browser tests
+// drive, and decides what a test does when one is missing.
+//
+// The workbook tests its code against real, independent implementations:
+// Node running the npm socket.io-client and ws packages, and headless
+// Chromium's own WebSocket. A learner's laptop may have neither, and a
+// learner should still be able to run `go test ./...`; CI must never pass by
+// skipping. So the rule is:
+//
+//   - outside CI, a test whose peer is missing is skipped, and the skip
+//     message says how to install it;
+//   - in CI (the environment variable CI is "true" or "1", as CI services and
+//     .ci/run set it) the same test fails.
+//
+// A test asks for its peer at the top:
+//
+//	node := peer.Node(t)         // path of the node binary
+//	chrome := peer.Chromium(t)   // path of a Chromium or Chrome binary
+package peer
+
+import (
+	"os"
+	"os/exec"
+)
+
+// InCI reports whether the tests run in CI, where a missing peer is a
+// failure rather than a skip.
+func InCI() bool {
+	switch os.Getenv("CI") {
+	case "true", "TRUE", "1", "yes":
+		return true
+	}
+	return false
+}
+
+// TB is the part of testing.TB the package needs; *testing.T satisfies it.
+type TB interface {
+	Helper()
+	Skipf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// Missing reports a peer that is not there: it skips the test, or fails it
+// in CI. what names the peer; install says how to get it.
+func Missing(t TB, what, install string) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("%s is required in CI and was not found; %s", what, install)
+		return
+	}
+	t.Skipf("skipping: %s not found; %s (with CI=true this is a failure)", what, install)
+}
+
+// Node returns the path of the node binary (Node.js 20 or later), or skips
+// or fails the test as Missing does.
+func Node(t TB) string {
+	t.Helper()
+	return find(t, "Node.js", "install Node.js 20 or later (https://nodejs.org, or your package manager), then run `npm ci` at the module root", "node")
+}
+
+// Chromium returns the path of a Chromium or Chrome binary, or skips or
+// fails the test as Missing does. The environment variable CHROMIUM, when
+// set, names the binary to use.
+func Chromium(t TB) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return find(t, "Chromium (from $CHROMIUM)", "set CHROMIUM to a Chromium or Chrome binary", p)
+	}
+	return find(t, "Chromium", "install it (Debian/Ubuntu: `apt-get install -y chromium`) or set CHROMIUM to a Chrome binary",
+		"chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+}
+
+// find returns the first of names that resolves to an executable.
+func find(t TB, what, install string, names ...string) string {
+	t.Helper()
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	Missing(t, what, install)
+	return ""
+}
