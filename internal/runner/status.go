@@ -1,0 +1,107 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Status shows where the learner stands: every lesson and exercise as done,
+// failing or not started, with points and progress bars, then the next step.
+// Only lessons with a started exercise run their tests, and go's test cache
+// may answer, so a status is quick.
+func (w *Workbook) Status(ctx context.Context) error {
+	reports, err := w.assess(ctx, w.Book, assessOptions{})
+	if err != nil {
+		return err
+	}
+	w.printStatus(reports)
+	return nil
+}
+
+// printStatus writes the progress table and the next step.
+func (w *Workbook) printStatus(reports []*LessonReport) {
+	s := w.style()
+	width := 0
+	for _, lr := range reports {
+		width = max(width, len([]rune(lr.Lesson.Dir+"  "+lr.Lesson.Title)))
+		for _, e := range lr.Exercises {
+			width = max(width, 4+len([]rune(e.Exercise.ID+" "+e.Exercise.Title)))
+		}
+	}
+	earned, exercises, done := 0, 0, 0
+	for _, lr := range reports {
+		head := lr.Lesson.Dir + "  " + lr.Lesson.Title
+		w.printf("%s %s %s\n", s.bold(pad(head, width)), s.bar(lr.Points(), lr.Lesson.Points()),
+			points(lr.Points(), lr.Lesson.Points()))
+		for _, e := range lr.Exercises {
+			got := 0
+			if e.State == Done {
+				got = e.Exercise.Points
+				done++
+			}
+			exercises++
+			// "  ✓ " is four cells wide; the title fills the rest of the column.
+			w.printf("  %s %s %s %s\n", s.mark(e.State), pad(e.Exercise.ID+" "+e.Exercise.Title, width-4),
+				pad(e.State.String(), barWidth+7), points(got, e.Exercise.Points))
+		}
+		earned += lr.Points()
+	}
+	total := 0
+	for _, lr := range reports {
+		total += lr.Lesson.Points()
+	}
+	w.printf("\n%s %s %s, %d of %d exercises done\n",
+		s.bold(pad("Overall", width)), s.bar(earned, total), points(earned, total), done, exercises)
+
+	next := firstNotDone(reports)
+	if next == nil {
+		w.printf("\n%s\n", s.green(fmt.Sprintf("Every exercise is done: %d of %d points. Well done!", earned, total)))
+		return
+	}
+	w.printNext(next, reports)
+}
+
+// printNext writes the "Next:" block for an exercise that is not done.
+func (w *Workbook) printNext(e *ExerciseReport, reports []*LessonReport) {
+	s := w.style()
+	w.printf("\n%s %s %s", s.bold("Next:"), s.bold(e.Exercise.ID), e.Exercise.Title)
+	if e.State == Failing {
+		w.printf(" %s", s.red("(failing: "+e.Reason+")"))
+	}
+	w.printf("\n")
+	if e.State == NotStarted {
+		for i, m := range e.Markers {
+			label := "start:"
+			if i > 0 {
+				label = "      "
+			}
+			w.printf("  %s remove the marker at %s:%d\n", s.dim(label), m.File, m.Line)
+		}
+	}
+	w.printf("  %s  %s\n", s.dim("read:"), e.Lesson.Section(e.Exercise))
+	w.printf("  %s   %s\n", s.dim("run:"), s.cyan("go run ./cmd/workbook check "+e.Exercise.ID))
+	if len(e.Tests) > 0 {
+		w.printf("  %s   %s\n", s.dim(" or:"), s.cyan(goTestCommand(e.Tests)))
+	}
+}
+
+// goTestCommand is the go test command line that runs exactly these tests.
+func goTestCommand(tests []TestFunc) string {
+	return fmt.Sprintf("go test %s -run '%s'", strings.Join(packagePatterns(tests), " "), runPattern(tests))
+}
+
+// firstNotDone is the first exercise in book order that is not done.
+func firstNotDone(reports []*LessonReport) *ExerciseReport {
+	for _, lr := range reports {
+		for _, e := range lr.Exercises {
+			if e.State != Done {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// points is "10/20 pts".
+func points(got, of int) string { return fmt.Sprintf("%3d/%d pts", got, of) }

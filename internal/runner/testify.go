@@ -1,0 +1,71 @@
+package runner
+
+import (
+	"regexp"
+	"strings"
+)
+
+// The lines of a testify assertion report.
+var (
+	testifyLocation     = regexp.MustCompile(`^(\s*)(\S+\.go:\d+):\s*$`)
+	testifyField        = regexp.MustCompile(`^\s*\t(Error Trace|Error|Test|Messages):\s*\t(.*)$`)
+	testifyContinuation = regexp.MustCompile(`^\s*\t\s+\t(.*)$`)
+)
+
+// foldTestify rewrites the failure reports of testify's assertions into
+// what a learner reads first. Testify reports a failure as a block:
+//
+//	log_test.go:34:
+//	    	Error Trace:	/abs/path/log_test.go:34
+//	    	Error:      	Received unexpected error:
+//	    	            	exercise 1.1 ... is not done yet
+//	    	Test:       	TestAppend
+//	    	Messages:   	Append("ada", "message 1") refused a good message
+//
+// and foldTestify turns it into the test's own message at its location, then
+// the assertion's error, leaving other lines alone:
+//
+//	log_test.go:34: Append("ada", "message 1") refused a good message
+//	    Received unexpected error:
+//	    exercise 1.1 ... is not done yet
+func foldTestify(output []string) []string {
+	var out []string
+	for i := 0; i < len(output); i++ {
+		loc := testifyLocation.FindStringSubmatch(output[i])
+		if loc == nil || i+1 >= len(output) || !testifyField.MatchString(output[i+1]) {
+			out = append(out, output[i])
+			continue
+		}
+		fields := map[string][]string{}
+		field := ""
+		j := i + 1
+		for ; j < len(output); j++ {
+			if m := testifyField.FindStringSubmatch(output[j]); m != nil {
+				field = m[1]
+				fields[field] = append(fields[field], strings.TrimSpace(m[2]))
+			} else if m := testifyContinuation.FindStringSubmatch(output[j]); m != nil && field != "" {
+				fields[field] = append(fields[field], strings.TrimSpace(m[1]))
+			} else {
+				break
+			}
+		}
+		indent, where := loc[1], loc[2]
+		rest := fields["Error"]
+		if msgs := fields["Messages"]; len(msgs) > 0 {
+			out = append(out, indent+where+": "+msgs[0])
+			rest = append(msgs[1:], rest...)
+		} else if len(rest) > 0 {
+			out = append(out, indent+where+": "+rest[0])
+			rest = rest[1:]
+		} else {
+			out = append(out, output[i])
+		}
+		for _, l := range rest {
+			if l != "" {
+				out = append(out, indent+"    "+l)
+			}
+		}
+		i = j - 1
+	}
+	return out
+}
