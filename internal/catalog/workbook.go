@@ -17,4 +17,20 @@ var Workbook = Book{
 			{ID: "1.6", Title: "A long-polling client", Points: 20},
 		},
 	},
+	{
+		Number: 2,
+		Dir:    "02-raw-websocket",
+		Title:  "A raw WebSocket",
+		Exercises: []Exercise{
+			{ID: "2.1", Title: "The accept key", Points: 5},
+			{ID: "2.2", Title: "Frame headers", Points: 15},
+			{ID: "2.3", Title: "Masking", Points: 10},
+			{ID: "2.4", Title: "The server handshake", Points: 15},
+			{ID: "2.5", Title: "The client handshake", Points: 10},
+			{ID: "2.6", Title: "Writing messages", Points: 15},
+			{ID: "2.7", Title: "Reading messages", Points: 20},
+			{ID: "2.8", Title: "Validating text as it streams", Points: 10},
+			{ID: "2.9", Title: "The closing handshake", Points: 10},
+		},
+	},
 }
