@@ -33,4 +33,19 @@ var Workbook = Book{
 			{ID: "2.9", Title: "The closing handshake", Points: 10},
 		},
 	},
+	{
+		Number: 3,
+		Dir:    "03-events",
+		Title:  "Events",
+		Exercises: []Exercise{
+			{ID: "3.1", Title: "Engine.IO packets", Points: 10},
+			{ID: "3.2", Title: "Socket.IO packets", Points: 15},
+			{ID: "3.3", Title: "The Engine.IO session", Points: 15},
+			{ID: "3.4", Title: "Sockets, On and Emit", Points: 20},
+			{ID: "3.5", Title: "Broadcast and rooms", Points: 15},
+			{ID: "3.6", Title: "Acknowledgements", Points: 10},
+			{ID: "3.7", Title: "Namespaces and middleware", Points: 10},
+			{ID: "3.8", Title: "The Go client", Points: 15},
+		},
+	},
 }
