@@ -1,0 +1,274 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+// inboxSize is how many incoming events may wait for a socket's handler
+// goroutine. When it is full the connection's reader waits: a client that
+// sends faster than its handlers run is slowed down, not buffered without
+// bound.
+const inboxSize = 128
+
+// An endpoint is what a server Socket and a Client share: the event
+// handlers, the goroutine that runs them in order, and the table of acks
+// waited for. Every packet it sends goes to its wire, in namespace nsp.
+type endpoint struct {
+	nsp  string
+	w    *wire
+	self *Socket // Event.Socket; nil on a Client
+
+	inbox     chan func()
+	done      chan struct{} // closed by end
+	loopDone  chan struct{} // closed when the handler goroutine has returned
+	inHandler atomic.Bool   // the handler goroutine is running a handler
+
+	mu           sync.Mutex
+	handlers     map[string]Handler
+	onDisconnect []func(reason string)
+	acks         map[int64]chan []json.RawMessage
+	nextAck      int64
+	ended        bool
+	reason       string
+}
+
+func (e *endpoint) init(nsp string, w *wire, self *Socket) {
+	e.nsp, e.w, e.self = nsp, w, self
+	e.inbox = make(chan func(), inboxSize)
+	e.done = make(chan struct{})
+	e.loopDone = make(chan struct{})
+	e.handlers = make(map[string]Handler)
+	e.acks = make(map[int64]chan []json.RawMessage)
+}
+
+func (e *endpoint) on(event string, h Handler) {
+	if reserved[event] {
+		panic(fmt.Sprintf("events: %q is a reserved event name; use OnDisconnect", event))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if h == nil {
+		delete(e.handlers, event)
+		return
+	}
+	e.handlers[event] = h
+}
+
+func (e *endpoint) addOnDisconnect(fn func(reason string)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.onDisconnect = append(e.onDisconnect, fn)
+}
+
+func (e *endpoint) connected() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !e.ended
+}
+
+// eventPacket encodes an EVENT of this endpoint's namespace.
+func (e *endpoint) eventPacket(event string, id int64, args []any) (Packet, error) {
+	if reserved[event] {
+		return Packet{}, fmt.Errorf("events: %q is a reserved event name", event)
+	}
+	data, atts, err := EncodeArgs(event, args...)
+	if err != nil {
+		return Packet{}, err
+	}
+	return Packet{Type: PacketEvent, Namespace: e.nsp, ID: id, Data: data, Attachments: atts}, nil
+}
+
+func (e *endpoint) emit(event string, args []any) error {
+	p, err := e.eventPacket(event, -1, args)
+	if err != nil {
+		return err
+	}
+	if !e.connected() {
+		return ErrDisconnected
+	}
+	return e.w.send(messageItem(p))
+}
+
+func (e *endpoint) emitWithAck(ctx context.Context, event string, args []any) ([]json.RawMessage, error) {
+	p, err := e.eventPacket(event, 0, args)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan []json.RawMessage, 1)
+	e.mu.Lock()
+	if e.ended {
+		e.mu.Unlock()
+		return nil, ErrDisconnected
+	}
+	p.ID = e.nextAck
+	e.nextAck++
+	e.acks[p.ID] = ch
+	e.mu.Unlock()
+	forget := func() {
+		e.mu.Lock()
+		delete(e.acks, p.ID)
+		e.mu.Unlock()
+	}
+	if err := e.w.send(messageItem(p)); err != nil {
+		forget()
+		return nil, err
+	}
+	select {
+	case res := <-ch:
+		return res, nil
+	case <-ctx.Done():
+		forget()
+		return nil, ctx.Err()
+	case <-e.done:
+		forget()
+		return nil, ErrDisconnected
+	}
+}
+
+// handleAck delivers an ACK to the EmitWithAck waiting for it; an ACK that
+// nobody waits for (any more) is dropped.
+func (e *endpoint) handleAck(p *Packet) {
+	e.mu.Lock()
+	ch := e.acks[p.ID]
+	delete(e.acks, p.ID)
+	e.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	var args []json.RawMessage
+	_ = json.Unmarshal(p.Data, &args) // DecodePacket checked it is an array
+	ch <- args
+}
+
+// dispatch hands an EVENT to the handler goroutine, waiting while the inbox
+// is full. A reserved event name from the peer is a malformed packet
+// (socket.io-parser refuses it too).
+func (e *endpoint) dispatch(p *Packet) error {
+	name, args, err := DecodeArgs(p.Data)
+	if err != nil {
+		return err
+	}
+	if reserved[name] {
+		return badPacket("reserved event name %q", name)
+	}
+	ev := &Event{Name: name, Args: args, Socket: e.self, attachments: p.Attachments, ackID: p.ID, ep: e}
+	e.post(func() { e.handle(ev) })
+	return nil
+}
+
+// post queues fn for the handler goroutine; it gives up when the endpoint
+// or its wire ends.
+func (e *endpoint) post(fn func()) {
+	select {
+	case e.inbox <- fn:
+	case <-e.done:
+	case <-e.w.done:
+	}
+}
+
+func (e *endpoint) handle(ev *Event) {
+	e.mu.Lock()
+	h := e.handlers[ev.Name]
+	e.mu.Unlock()
+	if h != nil {
+		e.safely("event "+ev.Name, func() { h(ev) })
+	}
+}
+
+// safely runs fn, turning a panic into a log line: one handler's bug does
+// not take the server down.
+func (e *endpoint) safely(what string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Printf("events: panic in %s handler (namespace %s): %v\n%s", what, e.nsp, r, debug.Stack())
+		}
+	}()
+	fn()
+}
+
+// loop is the handler goroutine. When the endpoint ends, it runs what was
+// queued already, then the OnDisconnect functions, and returns.
+func (e *endpoint) loop() {
+	defer close(e.loopDone)
+	run := func(fn func()) {
+		e.inHandler.Store(true)
+		fn()
+		e.inHandler.Store(false)
+	}
+	for {
+		select {
+		case fn := <-e.inbox:
+			run(fn)
+		case <-e.done:
+			for {
+				select {
+				case fn := <-e.inbox:
+					run(fn)
+					continue
+				default:
+				}
+				break
+			}
+			e.mu.Lock()
+			fns, reason := e.onDisconnect, e.reason
+			e.onDisconnect = nil
+			e.mu.Unlock()
+			for _, fn := range fns {
+				run(func() { e.safely("disconnect", func() { fn(reason) }) })
+			}
+			return
+		}
+	}
+}
+
+// end disconnects the endpoint with reason; it reports whether this call
+// did it. EmitWithAck calls waiting return ErrDisconnected.
+func (e *endpoint) end(reason string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ended {
+		return false
+	}
+	e.ended, e.reason = true, reason
+	close(e.done)
+	return true
+}
+
+// An Event is one incoming event, as a handler sees it.
+type Event struct {
+	Name   string
+	Args   []json.RawMessage // placeholders not resolved; use Bytes
+	Socket *Socket
+
+	attachments [][]byte
+	ackID       int64 // -1: no ack asked for
+	ep          *endpoint
+	acked       atomic.Bool
+}
+
+// Decode is json.Unmarshal of Args[i] into v. A missing argument or one that
+// does not decode is an error that names the event and the index.
+func (e *Event) Decode(i int, v any) error {
+	if i < 0 || i >= len(e.Args) {
+		return fmt.Errorf("event %q: argument %d is missing (the event has %d)", e.Name, i, len(e.Args))
+	}
+	if err := json.Unmarshal(e.Args[i], v); err != nil {
+		return fmt.Errorf("event %q: argument %d: %w", e.Name, i, err)
+	}
+	return nil
+}
+
+// Bytes returns Args[i] as a binary attachment, if it is one: a placeholder
+// {"_placeholder":true,"num":N} with N one of the packet's attachments.
+func (e *Event) Bytes(i int) ([]byte, bool) {
+	if i < 0 || i >= len(e.Args) {
+		return nil, false
+	}
+	return resolvePlaceholder(e.Args[i], e.attachments)
+}

@@ -1,0 +1,234 @@
+package events
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a Server. The zero value of a field means its default.
+type Options struct {
+	PingInterval time.Duration // default 25s
+	PingTimeout  time.Duration // default 20s
+	MaxPayload   int           // bytes of one Engine.IO packet; default 1_000_000
+	SendQueue    int           // packets queued per socket before it is cut off; default 1024
+	Upgrader     Upgrader      // default GorillaUpgrader{} (CheckOrigin: same origin)
+}
+
+// Defaults of Options, the values socket.io uses.
+const (
+	DefaultPingInterval = 25 * time.Second
+	DefaultPingTimeout  = 20 * time.Second
+	DefaultMaxPayload   = 1_000_000
+	DefaultSendQueue    = 1024
+)
+
+// connectTimeout is how long a session may stay without a socket in any
+// namespace after it opened (socket.io's connectTimeout).
+const connectTimeout = 45 * time.Second
+
+// A Server is a Socket.IO server: an http.Handler for the Engine.IO endpoint
+// and the registry of its namespaces. Mount it at "/socket.io/":
+//
+//	srv := events.NewServer(events.Options{})
+//	srv.OnConnection(func(s *events.Socket) {
+//		s.On("send-message", func(e *events.Event) { ... })
+//	})
+//	http.Handle("/socket.io/", srv)
+type Server struct {
+	opts Options
+	root *Namespace // "/"
+	wg   sync.WaitGroup
+
+	mu         sync.Mutex
+	namespaces map[string]*Namespace
+	sessions   map[*session]struct{}
+	closed     bool
+}
+
+// NewServer returns a Server with opts, its zero fields set to the defaults.
+func NewServer(opts Options) *Server {
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = DefaultPingInterval
+	}
+	if opts.PingTimeout <= 0 {
+		opts.PingTimeout = DefaultPingTimeout
+	}
+	if opts.MaxPayload <= 0 {
+		opts.MaxPayload = DefaultMaxPayload
+	}
+	if opts.SendQueue <= 0 {
+		opts.SendQueue = DefaultSendQueue
+	}
+	if opts.Upgrader == nil {
+		opts.Upgrader = GorillaUpgrader{}
+	}
+	s := &Server{opts: opts, namespaces: make(map[string]*Namespace), sessions: make(map[*session]struct{})}
+	s.root = newNamespace(s, "/")
+	s.namespaces["/"] = s.root
+	return s
+}
+
+// Engine.IO's HTTP errors (engine.io-protocol v4; engine.io's Server.errors).
+const (
+	eioTransportUnknown    = 0
+	eioBadRequest          = 3
+	eioUnsupportedProtocol = 5
+)
+
+var eioErrorMessages = map[int]string{
+	eioTransportUnknown:    "Transport unknown",
+	eioBadRequest:          "Bad request",
+	eioUnsupportedProtocol: "Unsupported protocol version",
+}
+
+// eioError answers 400 with Engine.IO's JSON error body.
+func eioError(w http.ResponseWriter, code int) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	_ = json.NewEncoder(w).Encode(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, eioErrorMessages[code]})
+}
+
+// ServeHTTP serves GET /socket.io/?EIO=4&transport=websocket (path is the
+// caller's business: mount at "/socket.io/"). EIO != 4 or a transport other
+// than websocket → 400 with Engine.IO's JSON error {"code":N,"message":"..."}
+// (0 "Transport unknown", 3 "Bad request", 5 "Unsupported protocol version").
+//
+// A valid request is upgraded with Options.Upgrader, and the Engine.IO
+// session begins (engine.io-protocol v4, "Handshake"): the server sends the
+// open packet and then, every PingInterval, a ping "2" (engine.io-protocol
+// v4, "Heartbeat"). When no pong comes within PingTimeout the session is
+// over (ReasonPingTimeout). ServeHTTP returns when the upgrade is done; the
+// session runs on its own goroutines (one reader, one writer).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch {
+	case q.Get("transport") != "websocket":
+		eioError(w, eioTransportUnknown)
+		return
+	case q.Get("EIO") != "4":
+		eioError(w, eioUnsupportedProtocol)
+		return
+	case q.Has("sid"):
+		// Joining an existing (long-polling) session: there are none here.
+		eioError(w, eioBadRequest)
+		return
+	case r.Method != http.MethodGet || !headerHasToken(r.Header, "Connection", "upgrade") ||
+		!headerHasToken(r.Header, "Upgrade", "websocket"):
+		eioError(w, eioBadRequest)
+		return
+	}
+	if s.isClosed() {
+		http.Error(w, "events: server closed", http.StatusServiceUnavailable)
+		return
+	}
+	t, err := s.opts.Upgrader.Upgrade(w, r)
+	if err != nil {
+		return // the Upgrader has answered
+	}
+	if rl, ok := t.(interface{ SetReadLimit(int64) }); ok {
+		rl.SetReadLimit(int64(s.opts.MaxPayload))
+	}
+	sess := newSession(s, t, r)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = t.Close()
+		return
+	}
+	s.sessions[sess] = struct{}{}
+	s.wg.Add(2)
+	s.mu.Unlock()
+	sess.start()
+}
+
+// headerHasToken reports whether the comma-separated header name contains
+// token, compared case-insensitively.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Of returns the namespace name ("/admin"; a missing leading slash is
+// added), creating it on first use. "/" always exists, and is what the
+// Server's own OnConnection, Use, Emit and To act on. A client that asks for
+// a namespace nobody made with Of gets CONNECT_ERROR
+// {"message":"Invalid namespace"} (socket.io-protocol v5, "Connection to a
+// namespace").
+func (s *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.namespaces[name]
+	if n == nil {
+		n = newNamespace(s, name)
+		s.namespaces[name] = n
+	}
+	return n
+}
+
+// namespace looks a namespace up without creating it.
+func (s *Server) namespace(name string) *Namespace {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.namespaces[name]
+}
+
+// OnConnection is s.Of("/").OnConnection.
+func (s *Server) OnConnection(fn func(*Socket)) { s.Of("/").OnConnection(fn) }
+
+// Use is s.Of("/").Use.
+func (s *Server) Use(mw Middleware) { s.Of("/").Use(mw) }
+
+// Emit is s.Of("/").Emit: io.emit of the course notes.
+func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(event, args...) }
+
+// To is s.Of("/").To.
+func (s *Server) To(rooms ...string) *Broadcast { return s.Of("/").To(rooms...) }
+
+// Close disconnects every socket with reason ReasonServerShutdown, waits for
+// their goroutines, and refuses new connections.
+//
+// Each socket's OnDisconnect runs and each transport closes with a close
+// frame; socket.io-client sees "transport close" and, as after any lost
+// connection, may reconnect. A request that arrives after Close gets 503.
+// Do not call Close from a handler: it waits for the handlers to return.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.w.shutdown(ReasonServerShutdown)
+	}
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) removeSession(sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, sess)
+}

@@ -1,0 +1,243 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// A session is one Engine.IO connection on the server (engine.io-protocol
+// v4): a Transport, the reader goroutine that decodes what comes in and
+// the writer goroutine of its wire, and at most one Socket per namespace.
+type session struct {
+	srv *Server
+	sid string
+	w   *wire
+
+	// From the HTTP request, for every Handshake of the session.
+	header     http.Header
+	query      map[string][]string
+	remoteAddr string
+	opened     time.Time
+
+	mu           sync.Mutex
+	sockets      map[string]*Socket // by namespace
+	connectTimer *time.Timer        // ends a session that joins no namespace
+}
+
+// errSessionClosed ends the reader loop without an error of the peer's.
+var errSessionClosed = errors.New("events: session closed")
+
+func newSession(srv *Server, t Transport, r *http.Request) *session {
+	return &session{
+		srv:        srv,
+		sid:        newID(),
+		w:          newWire(t, srv.opts.SendQueue),
+		header:     r.Header.Clone(),
+		query:      r.URL.Query(),
+		remoteAddr: r.RemoteAddr,
+		opened:     time.Now(),
+		sockets:    make(map[string]*Socket),
+	}
+}
+
+// start sends the open packet and starts the reader and the writer (the
+// Server counted both in its WaitGroup).
+func (s *session) start() {
+	o := s.srv.opts
+	open, _ := json.Marshal(struct {
+		Sid          string   `json:"sid"`
+		Upgrades     []string `json:"upgrades"`
+		PingInterval int64    `json:"pingInterval"`
+		PingTimeout  int64    `json:"pingTimeout"`
+		MaxPayload   int      `json:"maxPayload"`
+	}{s.sid, []string{}, o.PingInterval.Milliseconds(), o.PingTimeout.Milliseconds(), o.MaxPayload})
+	_ = s.w.send(&outItem{text: append([]byte{byte(EIOOpen)}, open...)})
+	s.connectTimer = time.AfterFunc(connectTimeout, func() {
+		s.mu.Lock()
+		idle := len(s.sockets) == 0
+		s.mu.Unlock()
+		if idle {
+			s.w.shutdown(ReasonTransportClose)
+		}
+	})
+	go func() {
+		defer s.srv.wg.Done()
+		s.w.writeLoop(o.PingInterval, o.PingTimeout)
+	}()
+	go func() {
+		defer s.srv.wg.Done()
+		s.readLoop()
+	}()
+}
+
+// readLoop is the reader goroutine. When it ends, the session is over: it
+// closes the transport and disconnects every socket with the reason.
+func (s *session) readLoop() {
+	o := s.srv.opts
+	heartbeat := o.PingInterval + o.PingTimeout
+	s.w.extendRead(heartbeat)
+	var asm assembler
+	var reason string
+	for {
+		frame, binary, err := s.w.t.ReadMessage()
+		if err == nil && len(frame) > o.MaxPayload {
+			err = errMessageTooBig // a Transport without SetReadLimit
+		}
+		if err == nil {
+			err = s.handleFrame(&asm, frame, binary, heartbeat)
+		}
+		if err != nil {
+			reason = s.w.readFailed(err)
+			break
+		}
+	}
+	s.connectTimer.Stop()
+	s.w.finish()
+	s.mu.Lock()
+	sockets := make([]*Socket, 0, len(s.sockets))
+	for _, sock := range s.sockets {
+		sockets = append(sockets, sock)
+	}
+	s.mu.Unlock()
+	for _, sock := range sockets {
+		sock.close(reason)
+	}
+	s.srv.removeSession(s)
+}
+
+// handleFrame handles one WebSocket message.
+func (s *session) handleFrame(asm *assembler, frame []byte, binary bool, heartbeat time.Duration) error {
+	ep, err := DecodeEIO(frame, binary)
+	if err != nil {
+		return err
+	}
+	var p *Packet
+	switch ep.Type {
+	case EIOPong:
+		s.w.pongReceived(heartbeat)
+		return nil
+	case EIOPing: // not in v4's heartbeat, but harmless: answer it
+		return s.w.send(&outItem{text: append([]byte{byte(EIOPong)}, ep.Data...)})
+	case EIOClose:
+		s.w.shutdown(ReasonTransportClose)
+		return errSessionClosed
+	case EIONoop:
+		return nil
+	case EIOMessage:
+		if ep.Binary {
+			p, err = asm.binary(ep.Data)
+		} else {
+			pkt, n, derr := DecodePacket(ep.Data)
+			if derr != nil {
+				return derr
+			}
+			p, err = asm.text(pkt, n)
+		}
+		if err != nil || p == nil {
+			return err
+		}
+		return s.handlePacket(p)
+	default: // open, upgrade: never from a client on a websocket-only session
+		return badPacket("unexpected Engine.IO packet type %q from the client", ep.Type)
+	}
+}
+
+// handlePacket acts on one complete Socket.IO packet. A packet for a
+// namespace the client has not joined ends the connection, as in socket.io.
+func (s *session) handlePacket(p *Packet) error {
+	s.mu.Lock()
+	sock := s.sockets[p.Namespace]
+	s.mu.Unlock()
+	switch {
+	case p.Type == PacketConnect && sock == nil:
+		s.connect(p)
+		return nil
+	case p.Type == PacketConnect, p.Type == PacketConnectError, sock == nil:
+		// What socket.io calls an invalid state: a second CONNECT, a
+		// CONNECT_ERROR from a client, or a packet for a namespace the
+		// client has not joined. The connection is closed.
+		return badPacket("packet type %d for namespace %s in the wrong state", p.Type, p.Namespace)
+	}
+	switch p.Type {
+	case PacketDisconnect:
+		sock.close(ReasonClientDisconnect)
+	case PacketEvent, PacketBinaryEvent:
+		return sock.dispatch(p)
+	case PacketAck, PacketBinaryAck:
+		sock.handleAck(p)
+	}
+	return nil
+}
+
+// connect handles CONNECT (socket.io-protocol v5, "Connection to a
+// namespace"): an unknown namespace or a middleware's refusal is answered
+// with CONNECT_ERROR; otherwise a Socket is made, the client gets
+// CONNECT {"sid": id}, and the socket's goroutine runs the namespace's
+// connection handlers.
+func (s *session) connect(p *Packet) {
+	refuse := func(payload json.RawMessage) {
+		_ = s.w.send(messageItem(Packet{Type: PacketConnectError, Namespace: p.Namespace, ID: -1, Data: payload}))
+	}
+	ns := s.srv.namespace(p.Namespace)
+	if ns == nil {
+		refuse(json.RawMessage(`{"message":"Invalid namespace"}`))
+		return
+	}
+	hs := &Handshake{Header: s.header, Query: s.query, RemoteAddr: s.remoteAddr, Time: s.opened}
+	if len(p.Data) > 0 {
+		hs.Auth = p.Data
+	}
+	onConnect, middlewares := ns.snapshot()
+	for _, mw := range middlewares {
+		if err := runMiddleware(mw, hs); err != nil {
+			refuse(connectErrorPayload(err))
+			return
+		}
+	}
+
+	sock := newSocket(s, ns, hs)
+	connected, _ := json.Marshal(map[string]string{"sid": sock.id})
+	if s.w.send(messageItem(Packet{Type: PacketConnect, Namespace: ns.name, ID: -1, Data: connected})) != nil {
+		return // the session is over
+	}
+	s.mu.Lock()
+	s.sockets[ns.name] = sock
+	s.mu.Unlock()
+	s.connectTimer.Stop()
+	ns.add(sock)
+	s.srv.wg.Add(1)
+	go func() {
+		defer s.srv.wg.Done()
+		sock.loop()
+	}()
+	sock.post(func() {
+		for _, fn := range onConnect {
+			sock.safely("connection", func() { fn(sock) })
+		}
+	})
+}
+
+// runMiddleware runs mw; a panic refuses the connection.
+func runMiddleware(mw Middleware, hs *Handshake) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Printf("events: panic in middleware: %v", r)
+			err = fmt.Errorf("server error")
+		}
+	}()
+	return mw(hs)
+}
+
+// removeSocket forgets sock, once it is closed.
+func (s *session) removeSocket(sock *Socket) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sockets[sock.nsp] == sock {
+		delete(s.sockets, sock.nsp)
+	}
+}

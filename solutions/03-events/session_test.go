@@ -1,0 +1,181 @@
+package events
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/websocket-workbook/workbook/internal/exercise"
+)
+
+// Exercise 3.3: The Engine.IO session.
+//
+// engine.io-protocol v4, "Handshake": a client opens
+// /socket.io/?EIO=4&transport=websocket; the server's first packet is OPEN
+// with the session id, the transports it may upgrade to (none: this is
+// already WebSocket), the heartbeat settings in milliseconds and the largest
+// packet it accepts.
+//
+// engine.io-protocol v4, "Heartbeat": the server sends PING every
+// pingInterval; the client answers PONG; a client that has not answered
+// within pingTimeout is gone, and the server closes the connection.
+
+func TestOpenPacketAnnouncesTheSession(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want ttOpen
+	}{
+		{"default options", Options{}, ttOpen{PingInterval: 25000, PingTimeout: 20000, MaxPayload: 1000000}},
+		{"options of the test", Options{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, MaxPayload: 12345},
+			ttOpen{PingInterval: 300, PingTimeout: 200, MaxPayload: 12345}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startTTServer(t, tc.opts, nil)
+			c := dialTTRaw(t, srv, "client", nil)
+
+			var fields map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal([]byte(c.OpenRaw[1:]), &fields))
+			for _, k := range []string{"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"} {
+				assert.Contains(t, fields, k, "the open packet %q has no %q (engine.io-protocol v4, Handshake)", c.OpenRaw, k)
+			}
+			assert.NotEmpty(t, c.Open.Sid, "sid: the session id")
+			assert.NotNil(t, c.Open.Upgrades, "upgrades: an array, here empty (WebSocket is the best transport there is), got %s", fields["upgrades"])
+			assert.Empty(t, c.Open.Upgrades, "upgrades: nothing to upgrade to from WebSocket")
+			assert.Equal(t, tc.want.PingInterval, c.Open.PingInterval, "pingInterval in ms (Options.PingInterval)")
+			assert.Equal(t, tc.want.PingTimeout, c.Open.PingTimeout, "pingTimeout in ms (Options.PingTimeout)")
+			assert.Equal(t, tc.want.MaxPayload, c.Open.MaxPayload, "maxPayload in bytes (Options.MaxPayload)")
+		})
+	}
+}
+
+func TestEverySessionHasItsOwnSid(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	srv := startTTServer(t, Options{}, nil)
+	seen := map[string]bool{}
+	for i := range 10 {
+		c := dialTTRaw(t, srv, "client", nil)
+		require.False(t, seen[c.Open.Sid], "connection %d got sid %q, which an earlier connection had", i, c.Open.Sid)
+		seen[c.Open.Sid] = true
+	}
+}
+
+// ttHandshakeStatus tries to open the Engine.IO connection with query and
+// returns the HTTP status and body of the refusal.
+func ttHandshakeStatus(t *testing.T, srv *ttServer, query string) (int, string) {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: ttTimeout}
+	ws, resp, err := d.Dial(srv.wsURL(query), nil)
+	if err == nil {
+		ws.Close()
+		t.Fatalf("GET /socket.io/?%s was upgraded to WebSocket; expected 400 Bad Request (engine.io-protocol v4, Handshake)", query)
+	}
+	require.NotNil(t, resp, "GET /socket.io/?%s: expected an HTTP answer, got %v", query, err)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(body)
+}
+
+func TestHandshakeRefusesWhatItCannotServe(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	srv := startTTServer(t, Options{}, nil)
+	// The error codes of the reference server (engine.io's Server.errors):
+	// 0 "Transport unknown", 3 "Bad request", 5 "Unsupported protocol version".
+	for _, tc := range []struct {
+		name, query string
+		code        int
+		message     string
+	}{
+		{"Engine.IO v3 (socket.io v2 clients)", "EIO=3&transport=websocket", 5, "Unsupported protocol version"},
+		{"no protocol version", "transport=websocket", 5, "Unsupported protocol version"},
+		{"HTTP long-polling, which this server does not serve", "EIO=4&transport=polling", 0, "Transport unknown"},
+		{"an unknown transport", "EIO=4&transport=carrier-pigeon", 0, "Transport unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := ttHandshakeStatus(t, srv, tc.query)
+			assert.Equal(t, http.StatusBadRequest, status, "GET /socket.io/?%s: expected 400, got %d %q", tc.query, status, body)
+			var e struct {
+				Code    *int   `json:"code"`
+				Message string `json:"message"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(body), &e), "the body of the refusal is Engine.IO's JSON error {\"code\":N,\"message\":\"...\"}, got %q", body)
+			require.NotNil(t, e.Code, "the error %q has no code", body)
+			assert.Equal(t, tc.code, *e.Code, "error code for %s (got %q)", tc.query, body)
+			assert.Equal(t, tc.message, e.Message, "error message for %s", tc.query)
+		})
+	}
+	// And the server still serves a proper client.
+	c := dialTTRaw(t, srv, "a proper client", nil)
+	assert.NotEmpty(t, c.Open.Sid)
+}
+
+func TestServerPingsAndAClientThatPongsStaysConnected(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	opts := ttShortHeartbeat()
+	srv := startTTServer(t, opts, nil)
+	c := dialTTRaw(t, srv, "a client that answers pings", nil)
+
+	// Read (and answer) 8 pings: far more than pingInterval+pingTimeout.
+	start := time.Now()
+	deadline := start.Add(ttTimeout)
+	for pings := 0; pings < 8; {
+		binary, frame, err := c.readFrame(deadline)
+		require.NoError(t, err, "after %d pings: a client that answers every PING with PONG must stay connected (engine.io-protocol v4, Heartbeat)", pings)
+		require.False(t, binary, "only text frames are expected here")
+		require.Equal(t, "2", string(frame), "the server's PING is the packet `2` (engine.io-protocol v4, Heartbeat)")
+		pings++
+		require.NoError(t, c.ws.WriteMessage(websocket.TextMessage, []byte("3")), "answering PING with PONG `3`")
+	}
+	elapsed := time.Since(start)
+	assert.GreaterOrEqual(t, elapsed, 6*opts.PingInterval,
+		"8 pings at a pingInterval of %v came within %v: the server must wait pingInterval between pings", opts.PingInterval, elapsed)
+}
+
+func TestClientThatDoesNotPongIsClosed(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	srv := startTTServer(t, ttShortHeartbeat(), nil)
+	c := dialTTRaw(t, srv, "a client that never answers pings", nil)
+	seen := c.expectClosed("no PONG within pingTimeout (engine.io-protocol v4, Heartbeat)")
+	assert.Contains(t, seen, "2", "the server pings before it gives up on the client")
+	for _, f := range seen {
+		assert.True(t, f == "2" || f == "1", "between the open packet and the close only PING (and perhaps CLOSE) are expected, got %q", f)
+	}
+
+	// The server goes on serving others.
+	other := dialTTRaw(t, srv, "another client", nil)
+	assert.NotEqual(t, c.Open.Sid, other.Open.Sid)
+}
+
+func TestHandshakeIgnoresOtherQueryParameters(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	// ServeHTTP serves wherever the caller mounts it; here, at /socket.io/
+	// with a query of its own next to EIO and transport.
+	srv := startTTServer(t, Options{}, nil)
+	d := websocket.Dialer{HandshakeTimeout: ttTimeout}
+	ws, resp, err := d.Dial(srv.wsURL("room=lobby&EIO=4&transport=websocket&t=abc"), nil)
+	if err != nil {
+		status := "no answer"
+		if resp != nil {
+			status = resp.Status
+		}
+		t.Fatalf("extra query parameters must not stop the handshake, got %v (%s)", err, status)
+	}
+	defer ws.Close()
+	require.NoError(t, ws.SetReadDeadline(time.Now().Add(ttTimeout)))
+	_, p, err := ws.ReadMessage()
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(p), `0{`), "the first packet is OPEN, got %q", p)
+}
