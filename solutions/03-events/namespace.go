@@ -99,13 +99,24 @@ func (n *Namespace) snapshot() ([]func(*Socket), []Middleware) {
 	return onConnect, append([]Middleware(nil), n.middlewares...)
 }
 
-// add registers a new socket, in the room of its own ID.
-func (n *Namespace) add(s *Socket) {
+// add registers a new socket, in the room of its own ID, after announce
+// (which queues the CONNECT answer) succeeds. Both happen under n.mu, which
+// every broadcast holds while it collects its recipients: a broadcast either
+// collected them before (and the new client, not yet told it is connected,
+// rightly misses it) or sees the socket and queues behind the CONNECT
+// answer. Answering first and registering afterwards would let a broadcast
+// slip between the two and miss a client that already knows it is
+// connected.
+func (n *Namespace) add(s *Socket, announce func() error) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if err := announce(); err != nil {
+		return err
+	}
 	n.sockets[s.id] = s
 	s.inRoom = true
 	n.addToRoom(s.id, s)
+	return nil
 }
 
 // remove takes a socket out of the namespace and all its rooms.

@@ -202,14 +202,14 @@ func (s *session) connect(p *Packet) {
 
 	sock := newSocket(s, ns, hs)
 	connected, _ := json.Marshal(map[string]string{"sid": sock.id})
-	if s.w.send(messageItem(Packet{Type: PacketConnect, Namespace: ns.name, ID: -1, Data: connected})) != nil {
+	answer := messageItem(Packet{Type: PacketConnect, Namespace: ns.name, ID: -1, Data: connected})
+	if ns.add(sock, func() error { return s.w.send(answer) }) != nil {
 		return // the session is over
 	}
 	s.mu.Lock()
 	s.sockets[ns.name] = sock
 	s.mu.Unlock()
 	s.connectTimer.Stop()
-	ns.add(sock)
 	s.srv.wg.Add(1)
 	go func() {
 		defer s.srv.wg.Done()
