@@ -72,7 +72,7 @@ func StartNodeServer(t peer.TB) (*NodeServer, error) {
 	if node == "" {
 		return nil, nil
 	}
-	root, err := moduleRoot()
+	root, err := peer.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -240,23 +240,4 @@ func (s *NodeServer) Close() error {
 		os.RemoveAll(s.dir)
 	})
 	return s.waitErr
-}
-
-// moduleRoot returns the directory of the go.mod above the working
-// directory: where package.json and node_modules are.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("loadgen: no go.mod in %s or above it", dir)
-		}
-		d = parent
-	}
 }

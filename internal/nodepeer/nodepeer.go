@@ -128,25 +128,6 @@ func requirements(t peer.TB, root, pkg string) (node string, ok bool) {
 	return node, true
 }
 
-// moduleRoot returns the directory of the go.mod above the working
-// directory: where package.json is, and where `npm ci` puts node_modules.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no go.mod in %s or above it", dir)
-		}
-		d = parent
-	}
-}
-
 // A proc is one Node process running one of the scripts, with its pipes.
 type proc struct {
 	t      testing.TB
@@ -172,7 +153,7 @@ type proc struct {
 // missing (and t was skipped or failed).
 func startNode(t testing.TB, script, pkg string, line func(*proc, []byte), args ...string) (p *proc, ok bool) {
 	t.Helper()
-	root, err := moduleRoot()
+	root, err := peer.ModuleRoot()
 	if err != nil {
 		t.Fatalf("nodepeer: finding the module root (where package.json and node_modules are): %v", err)
 		return nil, false

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/websocket-workbook/workbook/internal/peer"
 )
 
 // These tests prove the harness against a peer that needs no workbook code:
@@ -386,7 +388,7 @@ func TestPresentRequirementsAreFound(t *testing.T) {
 }
 
 func TestModuleRootHasThePackageJSON(t *testing.T) {
-	root, err := moduleRoot()
+	root, err := peer.ModuleRoot()
 	require.NoError(t, err)
 	assert.FileExists(t, filepath.Join(root, "go.mod"))
 	assert.FileExists(t, filepath.Join(root, "package.json"), "package.json, for `npm ci`, sits beside go.mod")

@@ -19,8 +19,10 @@
 package peer
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 )
 
 // InCI reports whether the tests run in CI, where a missing peer is a
@@ -80,4 +82,25 @@ func find(t TB, what, install string, names ...string) string {
 	}
 	Missing(t, what, install)
 	return ""
+}
+
+// ModuleRoot returns the directory of the go.mod at or above the working
+// directory. That is where package.json lies and where `npm ci` puts
+// node_modules, so the harnesses that run Node scripts look for the npm
+// packages there.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("no go.mod in %s or above it", dir)
+		}
+		d = parent
+	}
 }
