@@ -262,15 +262,7 @@ func (c *Client) handleFrame(asm *assembler, frame []byte, binary bool) error {
 		c.w.shutdown(ReasonTransportClose)
 		return errSessionClosed
 	case EIOMessage:
-		if ep.Binary {
-			p, err = asm.binary(ep.Data)
-		} else {
-			pkt, n, derr := DecodePacket(ep.Data)
-			if derr != nil {
-				return derr
-			}
-			p, err = asm.text(pkt, n)
-		}
+		p, err = asm.packet(ep)
 		if err != nil || p == nil || p.Namespace != c.nsp {
 			return err
 		}

@@ -129,15 +129,7 @@ func (s *session) handleFrame(asm *assembler, frame []byte, binary bool, heartbe
 	case EIONoop:
 		return nil
 	case EIOMessage:
-		if ep.Binary {
-			p, err = asm.binary(ep.Data)
-		} else {
-			pkt, n, derr := DecodePacket(ep.Data)
-			if derr != nil {
-				return derr
-			}
-			p, err = asm.text(pkt, n)
-		}
+		p, err = asm.packet(ep)
 		if err != nil || p == nil {
 			return err
 		}

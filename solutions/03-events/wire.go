@@ -232,6 +232,21 @@ type assembler struct {
 	need    int
 }
 
+// packet turns one Engine.IO MESSAGE into a Socket.IO packet: a text frame
+// is decoded (and may announce attachments to come), a binary frame is the
+// next attachment. It returns a nil packet while one still waits for its
+// attachments.
+func (a *assembler) packet(ep EIOPacket) (*Packet, error) {
+	if ep.Binary {
+		return a.binary(ep.Data)
+	}
+	pkt, n, err := DecodePacket(ep.Data)
+	if err != nil {
+		return nil, err
+	}
+	return a.text(pkt, n)
+}
+
 // text takes a decoded text packet; it returns the packet when it is
 // complete (no attachments).
 func (a *assembler) text(p Packet, n int) (*Packet, error) {
