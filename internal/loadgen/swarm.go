@@ -98,16 +98,23 @@ func Connect(ctx context.Context, cfg Config) (*Swarm, error) {
 
 	sem := make(chan struct{}, cfg.Dialers)
 	errc := make(chan error, 1)
-	var dialer net.Dialer
-	for i := 0; i < cfg.Clients; i++ {
+	// acquire takes a slot of the semaphore; it fails when a client has
+	// failed or ctx is done, and says what was being waited for.
+	acquire := func(waiting func() string) error {
 		select {
 		case sem <- struct{}{}:
+			return nil
 		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("loadgen: %s: %w", waiting(), ctx.Err())
+		}
+	}
+	var dialer net.Dialer
+	for i := 0; i < cfg.Clients; i++ {
+		if err := acquire(func() string { return fmt.Sprintf("connecting client %d of %d", i+1, cfg.Clients) }); err != nil {
 			s.Close()
 			return nil, err
-		case <-ctx.Done():
-			s.Close()
-			return nil, fmt.Errorf("loadgen: connecting client %d of %d: %w", i+1, cfg.Clients, ctx.Err())
 		}
 		conn, err := dialer.DialContext(ctx, "tcp", s.host)
 		if err != nil {
@@ -125,14 +132,9 @@ func Connect(ctx context.Context, cfg Config) (*Swarm, error) {
 	// Wait for the last handshakes: when the semaphore is all ours again,
 	// every client has joined (or one has failed).
 	for i := 0; i < cfg.Dialers; i++ {
-		select {
-		case sem <- struct{}{}:
-		case err := <-errc:
+		if err := acquire(func() string { return fmt.Sprintf("%d of %d clients joined", s.connected.Load(), cfg.Clients) }); err != nil {
 			s.Close()
 			return nil, err
-		case <-ctx.Done():
-			s.Close()
-			return nil, fmt.Errorf("loadgen: %d of %d clients joined: %w", s.connected.Load(), cfg.Clients, ctx.Err())
 		}
 	}
 	select {
