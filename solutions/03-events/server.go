@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -131,20 +132,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the Upgrader has answered
 	}
+	_, _ = s.Attach(t, r, nil)
+}
+
+// ErrServerClosed is what Attach returns after Close.
+var ErrServerClosed = errors.New("events: server closed")
+
+// Attach runs an Engine.IO session on t, a transport that another package
+// set up: lesson 04's HTTP long-polling transport, which can later move the
+// session onto a WebSocket. r is the request that opened the session (its
+// headers, query and address reach every Handshake). The open packet, the
+// first thing written to t, lists upgrades (["websocket"] for long-polling).
+// Attach returns the session's ID, the "sid" of the open packet; after
+// Close it closes t and returns ErrServerClosed.
+func (s *Server) Attach(t Transport, r *http.Request, upgrades []string) (sid string, err error) {
 	if rl, ok := t.(interface{ SetReadLimit(int64) }); ok {
 		rl.SetReadLimit(int64(s.opts.MaxPayload))
 	}
 	sess := newSession(s, t, r)
+	if upgrades != nil {
+		sess.upgrades = upgrades
+	}
+	return s.run(sess)
+}
+
+// Options returns the Server's options with every default filled in.
+func (s *Server) Options() Options { return s.opts }
+
+// run registers sess and starts its goroutines, unless the Server is closed.
+func (s *Server) run(sess *session) (string, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		_ = t.Close()
-		return
+		_ = sess.w.t.Close()
+		return "", ErrServerClosed
 	}
 	s.sessions[sess] = struct{}{}
 	s.wg.Add(2)
 	s.mu.Unlock()
 	sess.start()
+	return sess.sid, nil
 }
 
 // headerHasToken reports whether the comma-separated header name contains

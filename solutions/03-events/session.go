@@ -23,6 +23,7 @@ type session struct {
 	query      map[string][]string
 	remoteAddr string
 	opened     time.Time
+	upgrades   []string // the open packet's "upgrades": none over WebSocket
 
 	mu           sync.Mutex
 	sockets      map[string]*Socket // by namespace
@@ -41,6 +42,7 @@ func newSession(srv *Server, t Transport, r *http.Request) *session {
 		query:      r.URL.Query(),
 		remoteAddr: r.RemoteAddr,
 		opened:     time.Now(),
+		upgrades:   []string{},
 		sockets:    make(map[string]*Socket),
 	}
 }
@@ -55,7 +57,7 @@ func (s *session) start() {
 		PingInterval int64    `json:"pingInterval"`
 		PingTimeout  int64    `json:"pingTimeout"`
 		MaxPayload   int      `json:"maxPayload"`
-	}{s.sid, []string{}, o.PingInterval.Milliseconds(), o.PingTimeout.Milliseconds(), o.MaxPayload})
+	}{s.sid, s.upgrades, o.PingInterval.Milliseconds(), o.PingTimeout.Milliseconds(), o.MaxPayload})
 	_ = s.w.send(&outItem{text: append([]byte{byte(EIOOpen)}, open...)})
 	s.connectTimer = time.AfterFunc(connectTimeout, func() {
 		s.mu.Lock()
