@@ -229,4 +229,9 @@ type Handshake struct {
 	Query      url.Values
 	RemoteAddr string
 	Time       time.Time
+
+	// Data is the application's: a middleware may set it (the user a token
+	// names, say), and handlers read it back through Socket.Handshake. The
+	// event layer never touches it.
+	Data any
 }
