@@ -83,6 +83,10 @@ func run(args []string) int {
 		Out:      os.Stdout,
 		Color:    colorful(os.Stdout),
 	}
+	if cmd != "verify" {
+		// A handout may hold only the lessons handed out so far.
+		w.Book = runner.HandedOut(root, w.Book)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 

@@ -45,6 +45,20 @@ type Workbook struct {
 	Env []string
 }
 
+// HandedOut returns the lessons of b whose directories exist under root. A
+// handout may leave out the lessons that are not yet due (docs/instructors.md);
+// the learner's commands then work on the lessons that are there. verify
+// does not use it: a maintainer's checkout has every lesson.
+func HandedOut(root string, b catalog.Book) catalog.Book {
+	var out catalog.Book
+	for _, l := range b {
+		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(l.Dir))); err == nil && fi.IsDir() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // ModulePath is the module the workbook's go.mod declares.
 const ModulePath = "github.com/websocket-workbook/workbook"
 
