@@ -48,4 +48,19 @@ var Workbook = Book{
 			{ID: "3.8", Title: "The Go client", Points: 15},
 		},
 	},
+	{
+		Number: 4,
+		Dir:    "04-express-style-server",
+		Title:  "An express-style server",
+		Exercises: []Exercise{
+			{ID: "4.1", Title: "Routes and one error handler", Points: 10},
+			{ID: "4.2", Title: "JSON bodies and static files", Points: 10},
+			{ID: "4.3", Title: "The origin allowlist", Points: 10},
+			{ID: "4.4", Title: "Engine.IO long-polling", Points: 20},
+			{ID: "4.5", Title: "Upgrading to WebSocket", Points: 15},
+			{ID: "4.6", Title: "Storing messages in SQLite", Points: 10},
+			{ID: "4.7", Title: "send-message and message-saved", Points: 15},
+			{ID: "4.8", Title: "Graceful shutdown", Points: 10},
+		},
+	},
 }

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	events "github.com/websocket-workbook/workbook/solutions/03-events"
+)
+
+// Config configures a Server.
+type Config struct {
+	DB      string         // SQLite path; ":memory:" in tests
+	Origins Origins        // nil → Origins{DefaultOrigin}
+	Logger  *slog.Logger   // nil → slog.Default()
+	Events  events.Options // PingInterval etc. for tests; Upgrader is set by New from Origins
+}
+
+// Server is the whole app of the seed: App + Engine + events.Server + Chat + Store.
+//
+// The course's server was a dozen lines of Express and Socket.IO:
+//
+//	const app = express();
+//	const myapp = app.listen(PORT);
+//	const io = new Server(myapp, { cors: { origin: ["http://localhost:5173"] } });
+//	io.on("connection", (socket) => {
+//	  socket.on("send-message", async (payload) => { ...; io.emit("message-saved", data); });
+//	});
+//
+// This is the same server, whole: one listener serves the chat page, the
+// history API and Socket.IO, behind one origin allowlist.
+//
+//	GET  /                    the chat page (web/), same origin as the API
+//	GET  /api/messages        Chat.History
+//	     /socket.io/          the Engine: long-polling and WebSocket
+//
+// What the JavaScript server leaves to the process manager, this one does
+// itself: Shutdown stops it without losing a message it acknowledged.
+type Server struct {
+	log    *slog.Logger
+	store  Store
+	io     *events.Server
+	chat   *Chat
+	app    *App
+	server *http.Server
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New opens the database and assembles the Server. The Socket.IO
+// WebSocket handshake and every HTTP request check the same allowlist:
+// cfg.Origins, plus the server's own origin (the page it serves).
+func New(cfg Config) (*Server, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	origins := cfg.Origins
+	if origins == nil {
+		origins = Origins{DefaultOrigin}
+	}
+	store, err := OpenSQLite(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+
+	opts := cfg.Events
+	opts.Upgrader = events.GorillaUpgrader{CheckOrigin: origins.Allowed}
+	io := events.NewServer(opts)
+	chat := NewChat(io, store, ChatOptions{Logger: logger})
+	engine := NewEngine(io, EngineOptions{AllowRequest: origins.Allowed})
+
+	app := NewApp(logger)
+	app.Use(origins.CORS())
+	app.Handle("GET /api/messages", chat.History)
+	app.Mount("/socket.io/", engine)
+	app.Mount("/", Static(webFiles()))
+
+	s := &Server{log: logger, store: store, io: io, chat: chat, app: app}
+	s.server = &http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Handler returns the App: CORS, /api/messages, /socket.io/, and the chat
+// page at /. It is what Serve serves; tests mount it on an httptest.Server.
+func (s *Server) Handler() http.Handler { return s.app }
+
+// Serve accepts connections on l and serves them until Shutdown, when it
+// returns http.ErrServerClosed (any other error is a failure of l). Serve
+// may be called for several listeners, from several goroutines.
+func (s *Server) Serve(l net.Listener) error {
+	return s.server.Serve(l)
+}
+
+// Shutdown stops the server without losing a message it acknowledged, in
+// this order:
+//
+//  1. Chat.Drain: messages that arrive from now on are refused with
+//     "server is shutting down"; the saves in flight finish, and their
+//     message-saved and acks go out;
+//  2. close every socket with reason "server shutting down"
+//     (events.Server.Close), and refuse new ones: WebSockets get a close
+//     frame, long-polling clients the close packet "1" on their next poll;
+//     socket.io-client then reconnects to whoever listens next;
+//  3. http.Server.Shutdown: the listeners close, then the idle connections,
+//     and the requests still running are waited for (or ctx). The
+//     listeners stay open until here so that a long-polling client, which
+//     may need a new connection for every request, can still fetch what
+//     the first two steps sent it;
+//  4. close the store; SQLite writes its log back into the database file.
+//
+// A message acknowledged as stored is in the database when Shutdown
+// returns, so a restart on the same file shows it. Shutdown may be called
+// more than once; every call returns the first one's result. If ctx ends
+// first, the remaining steps still run, and the error says so.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	var errs []error
+	if err := s.chat.Drain(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("draining the chat: %w", err))
+	}
+	// Close waits for every socket's handlers to return, saves included, so
+	// nothing touches the store after it.
+	if err := s.io.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the sockets: %w", err))
+	}
+	if err := s.server.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
+	}
+	if err := s.store.Close(); err != nil && !errors.Is(err, ErrStoreClosed) {
+		errs = append(errs, fmt.Errorf("closing the store: %w", err))
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		s.log.Warn("server: shutdown", "err", err)
+	}
+	return err
+}
