@@ -63,4 +63,17 @@ var Workbook = Book{
 			{ID: "4.8", Title: "Graceful shutdown", Points: 10},
 		},
 	},
+	{
+		Number: 5,
+		Dir:    "05-client-connect-after-login",
+		Title:  "Connecting after login",
+		Exercises: []Exercise{
+			{ID: "5.1", Title: "Users and password hashes", Points: 15},
+			{ID: "5.2", Title: "Tokens that expire", Points: 15},
+			{ID: "5.3", Title: "Register, log in, log out", Points: 15},
+			{ID: "5.4", Title: "Checking the token at connect", Points: 15},
+			{ID: "5.5", Title: "Messages stamped with their user", Points: 15},
+			{ID: "5.6", Title: "A client that connects after login", Points: 30},
+		},
+	},
 }

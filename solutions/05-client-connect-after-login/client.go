@@ -1,0 +1,836 @@
+package login
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	events "github.com/websocket-workbook/workbook/solutions/03-events"
+)
+
+// The course's client makes its socket at start-up, but does not connect
+// it:
+//
+//	// socket.js
+//	import { io } from "socket.io-client";
+//	const socket = io(BASE_URL, { autoConnect: false });
+//	export default socket;
+//
+// and connects it once the user has logged in:
+//
+//	const res = await fetch(`${BASE_URL}/api/login`, {
+//	  method: "POST",
+//	  headers: { "Content-Type": "application/json" },
+//	  body: JSON.stringify({ name, password }),
+//	});
+//	const { token } = await res.json();
+//	socket.auth = { token };
+//	socket.connect();
+//
+// Client is that socket in Go, with the login beside it:
+//
+//	c := login.NewClient("http://localhost:8000", login.ClientOptions{})
+//	c.On("message-saved", func(e *events.Event) { ... })
+//	c.OnStatus(func(s login.Status) { log.Print(s) })
+//	if err := c.Login(ctx, name, password); err != nil { ... }
+//	if err := c.Connect(ctx); err != nil { ... }
+//	...
+//	c.Logout(ctx)
+//
+// Why wait for the login? A connection before it could only be refused:
+// the server's middleware (Authenticate) wants a token in the CONNECT
+// packet's auth, and the token is what Login brings back. Connecting
+// first would also mean a socket the server has to hold open for nobody.
+
+// Client errors that are not the server's answer.
+var (
+	// ErrNotLoggedIn: Connect (or Logout's request) needs the token that
+	// Login gets; there is none yet, or Logout dropped it.
+	ErrNotLoggedIn = errors.New("login: not logged in: call Login before Connect")
+	// ErrNotConnected: Emit and EmitWithAck need a connection; the Client
+	// is disconnected, or between two attempts to reconnect.
+	ErrNotConnected = errors.New("login: not connected")
+)
+
+// Defaults of ClientOptions.
+const (
+	DefaultMinBackoff = 500 * time.Millisecond
+	DefaultMaxBackoff = 10 * time.Second
+)
+
+// attemptTimeout bounds one reconnection attempt, dial and handshake (as
+// socket.io-client's timeout option, 20 s, does). Connect's first attempt
+// is bounded by its ctx instead.
+const attemptTimeout = 20 * time.Second
+
+// httpTimeout bounds the login and logout requests of a Client made
+// without an HTTPClient, whatever their ctx says.
+const httpTimeout = 30 * time.Second
+
+// maxAnswer bounds the body of an API answer the Client reads.
+const maxAnswer = 64 << 10
+
+// Disconnect reasons (see events.Client.OnDisconnect) the Client treats
+// apart: the server's DISCONNECT, which it does not answer by
+// reconnecting, and its own.
+const (
+	reasonServerDisconnect = "io server disconnect"
+	reasonClientDisconnect = "io client disconnect"
+)
+
+// reservedEvents are the names events.Client.On refuses; On refuses them
+// at once, rather than at the next reconnection.
+var reservedEvents = map[string]bool{
+	"connect": true, "connect_error": true, "disconnect": true,
+	"disconnecting": true, "newListener": true, "removeListener": true,
+}
+
+// ClientOptions configures a Client. The zero value is the course's
+// client: io(BASE_URL, { autoConnect: false }), reconnecting by itself.
+type ClientOptions struct {
+	// AutoConnect makes Login connect as soon as it has the token, as if
+	// Connect followed it. In socket.io-client, autoConnect: true (its
+	// default) dials in io() itself; a Client has nothing to show the
+	// server before Login, so "at once" means "at login". False, as in
+	// the course: the program calls Connect.
+	AutoConnect bool
+
+	// DisableReconnect turns reconnection off: a lost connection stays
+	// lost until Connect is called again (socket.io-client's
+	// reconnection: false). The zero value reconnects, as
+	// socket.io-client does by default.
+	DisableReconnect bool
+
+	// MinBackoff and MaxBackoff bound the wait before each reconnection
+	// attempt: before attempt n (from 0), the ceiling min(MaxBackoff,
+	// MinBackoff·2ⁿ), and the wait a random duration between 0 and the
+	// ceiling. Zero means DefaultMinBackoff, DefaultMaxBackoff.
+	MinBackoff, MaxBackoff time.Duration
+
+	// Jitter picks the wait before an attempt from [0, ceiling]. Nil is
+	// full jitter: uniformly at random. Set it to watch the backoff
+	// without chance (func(d time.Duration) time.Duration { return d }
+	// waits the whole ceiling).
+	Jitter func(ceiling time.Duration) time.Duration
+
+	// HTTPClient sends the login and logout requests. Nil means a client
+	// of the Client's own, which keeps no idle connection open, with a
+	// 30 s timeout.
+	HTTPClient *http.Client
+
+	// Header is sent with every WebSocket handshake (events.ClientOptions).
+	// The server's origin check lets a request without Origin through,
+	// which is what a program that is not a browser sends.
+	Header http.Header
+
+	// Dialer dials the WebSocket (TLS settings, proxy); nil means
+	// websocket.DefaultDialer.
+	Dialer *websocket.Dialer
+}
+
+// State is where a Client's connection stands, as OnStatus reports it.
+type State string
+
+// The states OnStatus reports.
+const (
+	// StateConnected: Connect, or a reconnection, succeeded; events flow.
+	StateConnected State = "connected"
+	// StateReconnecting: the connection was lost and the Client is
+	// waiting Status.Delay before attempt Status.Attempt.
+	StateReconnecting State = "reconnecting"
+	// StateDisconnected: the Client has stopped, and stays stopped until
+	// Connect: after Disconnect or Logout, after the server's DISCONNECT,
+	// or when a reconnection was refused (Status.Err).
+	StateDisconnected State = "disconnected"
+)
+
+// Status is one change of a Client's connection, given to the functions of
+// OnStatus.
+type Status struct {
+	State State
+	// Reason says why the last connection ended, in socket.io-client's
+	// words: "transport close" (the server went away), "ping timeout",
+	// "io server disconnect" (the server ended the socket, for example at
+	// logout or when its token expired), "io client disconnect"
+	// (Disconnect, Logout). Empty for StateConnected.
+	Reason string
+	// Err is, for StateReconnecting, why the previous attempt failed (nil
+	// before the first), and for StateDisconnected, why the Client gave
+	// up: a *events.ConnectError when the server refused the token
+	// (MsgExpired, MsgRevoked, MsgBadToken); nil otherwise.
+	Err error
+	// Attempt numbers the reconnection attempts from 1; StateReconnecting
+	// only.
+	Attempt int
+	// Delay is the wait before that attempt; StateReconnecting only.
+	Delay time.Duration
+}
+
+// String is a line for a log or a status bar.
+func (s Status) String() string {
+	var b strings.Builder
+	b.WriteString(string(s.State))
+	if s.State == StateReconnecting {
+		fmt.Fprintf(&b, " (attempt %d in %v)", s.Attempt, s.Delay)
+	}
+	if s.Reason != "" {
+		fmt.Fprintf(&b, ": %s", s.Reason)
+	}
+	if s.Err != nil {
+		fmt.Fprintf(&b, ": %v", s.Err)
+	}
+	return b.String()
+}
+
+// An APIError is an answer of the server's API that is not the one asked
+// for: its HTTP status and the "error" text of its JSON body.
+type APIError struct {
+	Status     int
+	Message    string
+	RetryAfter time.Duration // from Retry-After on 429 Too Many Requests
+	// Err is what the answer means in this package's terms, for
+	// errors.Is: ErrBadCredentials for a 401 to Login.
+	Err error
+}
+
+// Error says what the server answered.
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("login: server answered %d: %s (retry after %v)", e.Status, msg, e.RetryAfter)
+	}
+	return fmt.Sprintf("login: server answered %d: %s", e.Status, msg)
+}
+
+// Unwrap returns Err.
+func (e *APIError) Unwrap() error { return e.Err }
+
+// A Client logs in over the server's HTTP API, then holds one Socket.IO
+// connection that carries the token, and keeps it up.
+//
+// # Connecting after login
+//
+// NewClient dials nothing: Login posts the name and password to
+// /api/login and keeps the token of the answer; Connect dials
+// /socket.io/ with {"token": …} as the CONNECT packet's auth — what
+// socket.auth = { token }; socket.connect() does. Connect before Login is
+// ErrNotLoggedIn, without a packet sent.
+//
+// # Handlers outlive connections
+//
+// Each connection is a new events.Client, with its own handlers. A
+// Client keeps the handlers given to On, and puts them on every new
+// connection before it reports StateConnected, so a program registers
+// them once, as it does on a socket.io-client socket.
+//
+// # Reconnecting
+//
+// When the connection is lost — the server restarted, the network
+// dropped, pings stopped — the Client dials again by itself, sending the
+// token again, and waits longer before each attempt: at most
+// min(MaxBackoff, MinBackoff·2ⁿ) before attempt n, and a random part of
+// that ("full jitter"). The randomness matters when a server restarts:
+// all its clients lose their connection at the same instant, and without
+// it they would all come back at the same instants too, a crowd at every
+// step of the backoff. socket.io-client does the same with
+// reconnectionDelay, reconnectionDelayMax and randomizationFactor.
+//
+// The Client does not reconnect when reconnecting cannot help, as
+// socket.io-client does not either:
+//
+//   - after Disconnect or Logout: the program asked for it;
+//   - after the server's DISCONNECT ("io server disconnect"): the server
+//     ended this socket on purpose, for example because its token was
+//     revoked or expired ("session-ended" comes first);
+//   - when an attempt gets a CONNECT_ERROR (*events.ConnectError): the
+//     server's middleware refused the token — "token expired", "token
+//     revoked" — and will refuse it again. The Client reports it as
+//     StateDisconnected with Status.Err; the program logs in again (a
+//     new token) and calls Connect.
+//
+// Any other failed attempt — connection refused, a timeout, or the one
+// CONNECT_ERROR that says the server could not check the token for now —
+// is followed by the next, for as long as it takes.
+//
+// # Concurrency
+//
+// A Client is safe for concurrent use. Event handlers run on the
+// connection's goroutine, one at a time (events.Client); the functions
+// given to OnStatus run on the Client's own goroutine, in order. Both may
+// call any method, Disconnect and Logout included.
+type Client struct {
+	base    *url.URL // scheme and host of the server
+	baseErr error    // why the base URL given to NewClient is unusable
+	opts    ClientOptions
+	http    *http.Client
+
+	mu       sync.Mutex
+	token    string
+	user     User
+	handlers map[string]events.Handler
+	statusFn []func(Status)
+	run      *run              // the connection being kept up; nil when disconnected
+	runs     map[*run]struct{} // runs whose goroutine has not returned yet
+}
+
+// A run is one Connect's connection, kept up across reconnections until
+// Disconnect, Logout, the server's DISCONNECT or a refused token.
+type run struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the run is over and its goroutine returned
+
+	conn *events.Client // the connection; nil while reconnecting (Client.mu)
+
+	// callbacks counts the OnStatus functions and event handlers of the
+	// run that are running: Disconnect, called from one of them, must not
+	// wait for the goroutine that runs it.
+	callbacks atomic.Int32
+}
+
+// handler wraps h, an event handler, to count in callbacks.
+func (r *run) handler(h events.Handler) events.Handler {
+	if h == nil {
+		return nil
+	}
+	return func(e *events.Event) {
+		r.callbacks.Add(1)
+		defer r.callbacks.Add(-1)
+		h(e)
+	}
+}
+
+// NewClient returns a Client of the server at baseURL ("http://host:port";
+// https for TLS). It dials nothing, whatever the options say: with
+// AutoConnect, Login connects.
+func NewClient(baseURL string, opts ClientOptions) *Client {
+	c := &Client{opts: opts, handlers: make(map[string]events.Handler), runs: make(map[*run]struct{})}
+	if c.opts.MinBackoff <= 0 {
+		c.opts.MinBackoff = DefaultMinBackoff
+	}
+	if c.opts.MaxBackoff <= 0 {
+		c.opts.MaxBackoff = DefaultMaxBackoff
+	}
+	c.opts.MaxBackoff = max(c.opts.MaxBackoff, c.opts.MinBackoff)
+	if c.opts.Jitter == nil {
+		c.opts.Jitter = fullJitter
+	}
+	c.http = opts.HTTPClient
+	if c.http == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Two requests per login: an idle connection kept between them
+		// would only be a goroutine and a socket left behind.
+		tr.DisableKeepAlives = true
+		c.http = &http.Client{Transport: tr, Timeout: httpTimeout}
+	}
+	u, err := url.Parse(baseURL)
+	switch {
+	case err != nil:
+		c.baseErr = fmt.Errorf("login: NewClient: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		c.baseErr = fmt.Errorf("login: NewClient %q: the scheme must be http or https", baseURL)
+	case u.Host == "":
+		c.baseErr = fmt.Errorf("login: NewClient %q: no host", baseURL)
+	case u.Path != "" && u.Path != "/":
+		c.baseErr = fmt.Errorf("login: NewClient %q: give the server's origin, without a path: the API is at /api/ and Socket.IO at /socket.io/", baseURL)
+	default:
+		c.base = &url.URL{Scheme: u.Scheme, Host: u.Host}
+	}
+	return c
+}
+
+// wait is the wait before attempt n (from 0): Jitter of its ceiling, kept
+// within [0, ceiling].
+func (c *Client) wait(n int) time.Duration {
+	ceiling := c.backoff(n)
+	return min(max(c.opts.Jitter(ceiling), 0), ceiling)
+}
+
+// fullJitter is a uniformly random duration in [0, ceiling].
+func fullJitter(ceiling time.Duration) time.Duration {
+	return rand.N(ceiling + 1)
+}
+
+// backoff is the ceiling of the wait before attempt n (from 0):
+// min(MaxBackoff, MinBackoff·2ⁿ), without overflowing.
+func (c *Client) backoff(n int) time.Duration {
+	d := c.opts.MinBackoff
+	for range n {
+		if d >= c.opts.MaxBackoff/2 {
+			return c.opts.MaxBackoff
+		}
+		d *= 2
+	}
+	return min(d, c.opts.MaxBackoff)
+}
+
+// Login posts name and password to /api/login and keeps the token of the
+// answer for Connect and for every reconnection. A wrong name or password
+// is an *APIError that errors.Is matches with ErrBadCredentials; too many
+// failures, an *APIError with Status 429 and RetryAfter. Login dials no
+// socket, unless AutoConnect is set.
+//
+// Logging in again replaces the token; a connection already up keeps
+// running on the old one until it is lost, and reconnects with the new.
+func (c *Client) Login(ctx context.Context, name, password string) error {
+	if c.baseErr != nil {
+		return c.baseErr
+	}
+	body, err := json.Marshal(credentials{Name: name, Password: password})
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.JoinPath("/api/login").String(), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	var answer loginAnswer
+	if err := c.do(req, http.StatusOK, &answer); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+			ae.Err = ErrBadCredentials
+		}
+		return err
+	}
+	if answer.Token == "" {
+		return errors.New("login: the server's answer has no token")
+	}
+	c.mu.Lock()
+	c.token, c.user = answer.Token, answer.User
+	c.mu.Unlock()
+	if c.opts.AutoConnect {
+		if err := c.Connect(ctx); err != nil {
+			return fmt.Errorf("login: logged in, but could not connect: %w", err)
+		}
+	}
+	return nil
+}
+
+// User returns the user Login logged in, and false when there is none.
+func (c *Client) User() (User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.user, c.token != ""
+}
+
+// Connect dials the server with the token of Login, and once connected
+// keeps the connection up (see Reconnecting) until Disconnect or Logout.
+// ctx bounds this first attempt only.
+//
+// Connect returns ErrNotLoggedIn before Login, and a *events.ConnectError
+// when the server refuses the token (its Message is MsgExpired, MsgRevoked,
+// MsgBadToken or MsgNoToken): log in again. Unlike socket.io-client, which
+// keeps trying after a first attempt that could not reach the server,
+// Connect returns that error too, and nothing is left running: the caller
+// decides when to try again. Connect on a Client that is connecting,
+// connected or reconnecting does nothing.
+func (c *Client) Connect(ctx context.Context) error {
+	if c.baseErr != nil {
+		return c.baseErr
+	}
+	c.mu.Lock()
+	if c.token == "" {
+		c.mu.Unlock()
+		return ErrNotLoggedIn
+	}
+	if c.run != nil {
+		c.mu.Unlock()
+		return nil
+	}
+	r := &run{done: make(chan struct{})}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	c.run = r
+	c.runs[r] = struct{}{}
+	token := c.token
+	c.mu.Unlock()
+
+	// Disconnect, from another goroutine, ends this attempt too.
+	dctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(r.ctx, cancel)
+	conn, err := c.dial(dctx, token)
+	stop()
+	cancel()
+	var lost <-chan string
+	if err == nil {
+		var ok bool
+		if lost, ok = c.attach(r, conn); !ok {
+			_ = conn.Close()
+			err = errors.New("login: Connect: Disconnect was called while connecting")
+		}
+	} else if r.ctx.Err() != nil {
+		err = fmt.Errorf("login: Connect: Disconnect was called while connecting: %w", err)
+	}
+	if err != nil {
+		c.end(r)
+		return err
+	}
+	go c.keep(r, conn, lost)
+	return nil
+}
+
+// dial makes one connection with token as the auth.
+func (c *Client) dial(ctx context.Context, token string) (*events.Client, error) {
+	return events.Dial(ctx, c.base.String(), events.ClientOptions{
+		Namespace: "/",
+		Auth:      map[string]string{"token": token},
+		Header:    c.opts.Header,
+		Dialer:    c.opts.Dialer,
+	})
+}
+
+// attach makes conn the connection of r, with the Client's handlers, and
+// returns the channel that gets the reason it ends. It reports false, and
+// leaves conn alone, when r has been stopped meanwhile.
+func (c *Client) attach(r *run, conn *events.Client) (<-chan string, bool) {
+	lost := make(chan string, 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run != r || r.ctx.Err() != nil {
+		return nil, false
+	}
+	r.conn = conn
+	for event, h := range c.handlers {
+		conn.On(event, r.handler(h))
+	}
+	conn.OnDisconnect(func(reason string) { lost <- reason })
+	return lost, true
+}
+
+// keep is the goroutine of a run: it reports StateConnected, waits for
+// the connection to end, and reconnects, until the run is stopped.
+func (c *Client) keep(r *run, conn *events.Client, lost <-chan string) {
+	defer c.end(r)
+	for {
+		c.notify(r, Status{State: StateConnected})
+		var reason string
+		select {
+		case reason = <-lost:
+		case <-r.ctx.Done():
+			c.detach(r)
+			_ = conn.Close()
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
+			return
+		}
+		c.detach(r)
+		_ = conn.Close() // ended already; this waits for its goroutines
+		switch {
+		case r.ctx.Err() != nil:
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
+			return
+		case reason == reasonServerDisconnect || c.opts.DisableReconnect:
+			c.finish(r, Status{State: StateDisconnected, Reason: reason})
+			return
+		}
+		if conn, lost = c.reconnect(r, reason); conn == nil {
+			return
+		}
+	}
+}
+
+// reconnect dials again and again, with backoff, until it has a
+// connection, which it returns attached to r, or until it must stop (nil,
+// after reporting StateDisconnected).
+func (c *Client) reconnect(r *run, reason string) (*events.Client, <-chan string) {
+	var lastErr error
+	for n := 0; ; n++ {
+		delay := c.wait(n)
+		c.notify(r, Status{State: StateReconnecting, Reason: reason, Err: lastErr, Attempt: n + 1, Delay: delay})
+		timer := time.NewTimer(delay)
+		select {
+		case <-r.ctx.Done():
+			timer.Stop()
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
+			return nil, nil
+		case <-timer.C:
+		}
+		c.mu.Lock()
+		token := c.token
+		c.mu.Unlock()
+		if token == "" { // Logout, from an event handler of the old connection
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect, Err: ErrNotLoggedIn})
+			return nil, nil
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, attemptTimeout)
+		conn, err := c.dial(ctx, token)
+		cancel()
+		if err == nil {
+			if lost, ok := c.attach(r, conn); ok {
+				return conn, lost
+			}
+			_ = conn.Close()
+		}
+		if r.ctx.Err() != nil {
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
+			return nil, nil
+		}
+		if refused(err) {
+			c.finish(r, Status{State: StateDisconnected, Reason: reason, Err: err})
+			return nil, nil
+		}
+		lastErr = err
+	}
+}
+
+// refused reports whether err is a refusal that the same token would get
+// again: any CONNECT_ERROR, except the one that says the server could not
+// check the token (its database did not answer), which is worth another
+// attempt.
+func refused(err error) bool {
+	ce, ok := errors.AsType[*events.ConnectError](err)
+	return ok && ce.Message != msgServerError
+}
+
+// detach forgets r's connection.
+func (c *Client) detach(r *run) {
+	c.mu.Lock()
+	r.conn = nil
+	c.mu.Unlock()
+}
+
+// end closes r: it is no longer the Client's run, and its goroutine (if it
+// had one) is returning.
+func (c *Client) end(r *run) {
+	r.cancel()
+	c.mu.Lock()
+	if c.run == r {
+		c.run = nil
+	}
+	delete(c.runs, r)
+	c.mu.Unlock()
+	close(r.done)
+}
+
+// finish reports st, the last status of r, once r is no longer the
+// Client's run: an OnStatus function that calls Connect (after logging in
+// again, say) starts a new one.
+func (c *Client) finish(r *run, st Status) {
+	c.mu.Lock()
+	if c.run == r {
+		c.run = nil
+	}
+	c.mu.Unlock()
+	c.notify(r, st)
+}
+
+// notify gives st to the OnStatus functions, on r's goroutine.
+func (c *Client) notify(r *run, st Status) {
+	c.mu.Lock()
+	fns := c.statusFn
+	c.mu.Unlock()
+	r.callbacks.Add(1)
+	defer r.callbacks.Add(-1)
+	for _, fn := range fns {
+		fn(st)
+	}
+}
+
+// On sets the handler of event, on this connection and on every later one
+// (socket.on(event, handler)); nil removes it. It may be called at any
+// time, before Login too. The names socket.io reserves ("connect",
+// "disconnect", …) panic, as in events.Client.On: use OnStatus.
+func (c *Client) On(event string, h events.Handler) {
+	if reservedEvents[event] {
+		panic(fmt.Sprintf("login: %q is a reserved event name; use OnStatus", event))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h == nil {
+		delete(c.handlers, event)
+	} else {
+		c.handlers[event] = h
+	}
+	if c.run != nil && c.run.conn != nil {
+		c.run.conn.On(event, c.run.handler(h))
+	}
+}
+
+// OnStatus adds fn to the functions told of every change of the
+// connection: StateConnected after Connect and after each reconnection,
+// StateReconnecting before each attempt, StateDisconnected when the
+// Client stops (see Status). They run one at a time, in order, on the
+// Client's goroutine: a function that blocks holds up reconnecting.
+//
+// Connect's own outcome is its return value; OnStatus tells what happens
+// after it, which in socket.io-client are the "connect", "disconnect" and
+// "connect_error" events of the socket and "reconnect_attempt" of its
+// Manager.
+func (c *Client) OnStatus(fn func(Status)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.statusFn = append(c.statusFn, fn)
+}
+
+// Connected reports whether the Client has a connection right now.
+func (c *Client) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.run != nil && c.run.conn != nil
+}
+
+// conn is the connection, or nil.
+func (c *Client) conn() *events.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run == nil {
+		return nil
+	}
+	return c.run.conn
+}
+
+// Emit sends an event to the server (socket.emit). Without a connection
+// it returns ErrNotConnected: socket.io-client would buffer the event and
+// send it after reconnecting, which can send a message long after the
+// user gave up on it, or twice; a Go program that wants that can retry
+// on StateConnected.
+func (c *Client) Emit(event string, args ...any) error {
+	conn := c.conn()
+	if conn == nil {
+		return ErrNotConnected
+	}
+	return conn.Emit(event, args...)
+}
+
+// EmitWithAck sends an event and waits for the server's ack, or ctx
+// (socket.timeout(ms).emitWithAck). ErrNotConnected without a connection;
+// events.ErrDisconnected when the connection is lost while it waits: the
+// server may or may not have handled the event.
+func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) ([]json.RawMessage, error) {
+	conn := c.conn()
+	if conn == nil {
+		return nil, ErrNotConnected
+	}
+	return conn.EmitWithAck(ctx, event, args...)
+}
+
+// Disconnect closes the connection and stops reconnecting
+// (socket.disconnect()); OnStatus gets StateDisconnected with reason "io
+// client disconnect". The token stays: Connect connects again.
+// Disconnecting a Client that is not connected does nothing.
+//
+// When Disconnect returns, every goroutine of the Client and of its
+// connection has returned — unless an event handler or an OnStatus
+// function was running, which may be the caller: then they return as soon
+// as it does.
+func (c *Client) Disconnect() error {
+	c.mu.Lock()
+	r := c.run
+	c.run = nil
+	runs := make([]*run, 0, len(c.runs))
+	for x := range c.runs {
+		runs = append(runs, x)
+	}
+	c.mu.Unlock()
+	if r != nil {
+		r.cancel()
+	}
+	for _, x := range runs {
+		// A callback of x may be the caller, or may be waiting for
+		// it: waiting for x here could wait for ever.
+		if x.callbacks.Load() == 0 {
+			<-x.done
+		}
+	}
+	return nil
+}
+
+// Logout disconnects, then posts the token to /api/logout, which revokes
+// it on the server: a copy of it, anywhere, no longer connects. The
+// Client forgets the token and the user in any case; Connect needs Login
+// again. An error means the server did not confirm the revocation (the
+// token then stays valid until it expires); an answer 401 means it was
+// already expired or revoked, which is no error. Logout without Login
+// does nothing.
+//
+// In the browser:
+//
+//	await fetch(`${BASE_URL}/api/logout`, {
+//	  method: "POST", headers: { Authorization: `Bearer ${token}` },
+//	});
+//	socket.disconnect();
+//
+// The Client disconnects first, so that the server's "session-ended" for
+// its own socket does not arrive in the middle.
+func (c *Client) Logout(ctx context.Context) error {
+	_ = c.Disconnect()
+	c.mu.Lock()
+	token := c.token
+	c.token, c.user = "", User{}
+	c.mu.Unlock()
+	if token == "" || c.baseErr != nil {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.JoinPath("/api/logout").String(), nil)
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	err = c.do(req, http.StatusNoContent, nil)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		return nil
+	}
+	return err
+}
+
+// do sends req and decodes the JSON answer into v when its status is
+// want; any other status is an *APIError.
+func (c *Client) do(req *http.Request, want int, v any) error {
+	op := strings.TrimPrefix(req.URL.Path, "/api/")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return fmt.Errorf("%s: reading the answer: %w", op, err)
+	}
+	if resp.StatusCode != want {
+		ae := &APIError{Status: resp.StatusCode}
+		var e struct {
+			Error string `json:"error"`
+		}
+		if isJSON(resp.Header.Get("Content-Type")) && json.Unmarshal(body, &e) == nil {
+			ae.Message = e.Error
+		}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			ae.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return ae
+	}
+	if v == nil {
+		return nil
+	}
+	if !isJSON(resp.Header.Get("Content-Type")) {
+		return fmt.Errorf("%s: the answer is %q, not JSON", op, resp.Header.Get("Content-Type"))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s: the answer: %w", op, err)
+	}
+	return nil
+}
+
+// isJSON reports whether a Content-Type is JSON.
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
+}

@@ -1,0 +1,311 @@
+package login
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	events "github.com/websocket-workbook/workbook/solutions/03-events"
+	server "github.com/websocket-workbook/workbook/solutions/04-express-style-server"
+)
+
+// Defaults of Config.
+const (
+	DefaultTokenTTL    = time.Hour       // how long a login lasts
+	DefaultLoginLimit  = 10              // failed logins per name, and per address, ...
+	DefaultLoginWindow = 5 * time.Minute // ... within this window
+)
+
+// Config configures a Server. The zero value of a field means its default.
+type Config struct {
+	DB      string         // SQLite path; ":memory:" in tests
+	Origins server.Origins // nil → server.Origins{server.DefaultOrigin}
+	Logger  *slog.Logger   // nil → slog.Default()
+	Events  events.Options // PingInterval etc. for tests; Upgrader is set by New from Origins
+
+	// Key signs the tokens: at least MinKeySize random bytes, the same
+	// on every start, or a restart logs everybody out. nil → a random key,
+	// made by New and logged as such: tokens then end with the process.
+	Key []byte
+	// TokenTTL is how long a token, and so a login and its sockets, lasts.
+	// 0 → DefaultTokenTTL.
+	TokenTTL time.Duration
+
+	// LoginLimit failed logins per name and per client address within
+	// LoginWindow, then 429 until the window has passed (Limiter).
+	// 0 → DefaultLoginLimit; negative → no limit. LoginWindow 0 →
+	// DefaultLoginWindow.
+	LoginLimit  int
+	LoginWindow time.Duration
+	// BcryptCost is the cost of new password hashes (Users.Cost); 0 →
+	// bcrypt.DefaultCost. Tests use bcrypt.MinCost.
+	BcryptCost int
+}
+
+// Server is lesson 04's chat server with logins: users register and log in
+// over HTTP, get a token, and connect their socket with it; the chat stamps
+// every message with the socket's user, and ends a socket whose login ends.
+//
+//	GET  /                    the page (web/): a login form, then the chat
+//	POST /api/register        Auth: {"name","password"} → 201
+//	POST /api/login           Auth: {"name","password"} → 200 {"token",...}
+//	POST /api/logout          Auth: Authorization: Bearer <token> → 204
+//	GET  /api/messages        Chat.History, with Authorization: Bearer <token>
+//	     /socket.io/          lesson 04's Engine (long-polling and WebSocket),
+//	                          behind Authenticate: CONNECT needs {"token"}
+//
+// As in lesson 04, one origin allowlist guards both the HTTP requests
+// (server.Origins.CORS) and the WebSocket handshake (the Upgrader's
+// CheckOrigin), and Shutdown stops the server without losing a message it
+// acknowledged.
+//
+// # The database
+//
+// One SQLite file holds everything: lesson 04's messages table, the users
+// and the revoked tokens. The messages are lesson 04's server.SQLiteStore,
+// reused as it is; its constructor, server.OpenSQLite, takes a path and
+// keeps its own connection pool, which cannot be shared. So the Server
+// opens the file twice: the store's pool for the messages, and one
+// *sql.DB, with the same settings (WAL, busy_timeout), for the users and
+// revocations. SQLite is made for several connections to one file; the
+// write lock is per file, and busy_timeout makes writers take turns.
+// With ":memory:" the two are two separate databases in memory, which
+// changes nothing: no query spans the two sets of tables.
+type Server struct {
+	log    *slog.Logger
+	db     *sql.DB // users and revoked_tokens
+	store  *server.SQLiteStore
+	io     *events.Server
+	chat   *Chat
+	app    *server.App
+	server *http.Server
+
+	mu        sync.Mutex
+	listeners []net.Listener // what Serve serves, closed first by Shutdown
+	closing   bool
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// busyTimeout is how long a connection waits for another one's write lock,
+// as in lesson 04's store.
+const busyTimeout = 5 * time.Second
+
+// New opens the database and assembles the Server: Users, Tokens and a
+// Limiter behind Auth's routes; an events.Server whose every CONNECT goes
+// through Authenticate; lesson 04's Engine and store; the Chat.
+func New(cfg Config) (*Server, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	origins := cfg.Origins
+	if origins == nil {
+		origins = server.Origins{server.DefaultOrigin}
+	}
+	key := cfg.Key
+	if len(key) == 0 {
+		key = make([]byte, MinKeySize)
+		_, _ = rand.Read(key) // never fails (crypto/rand, Go 1.24+)
+		logger.Warn("login: no token key configured; using a random one, so every token ends with this process")
+	}
+	ttl := cfg.TokenTTL
+	if ttl == 0 {
+		ttl = DefaultTokenTTL
+	}
+
+	store, err := server.OpenSQLite(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openDB(cfg.DB)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	fail := func(err error) (*Server, error) {
+		_ = store.Close()
+		_ = db.Close()
+		return nil, err
+	}
+	users, err := NewUsers(db)
+	if err != nil {
+		return fail(err)
+	}
+	users.Cost = cfg.BcryptCost
+	tokens, err := NewTokens(db, key, ttl)
+	if err != nil {
+		return fail(err)
+	}
+	auth := &Auth{Users: users, Tokens: tokens, Logger: logger}
+	if cfg.LoginLimit >= 0 {
+		limit, window := cfg.LoginLimit, cfg.LoginWindow
+		if limit == 0 {
+			limit = DefaultLoginLimit
+		}
+		if window <= 0 {
+			window = DefaultLoginWindow
+		}
+		auth.Limiter = NewLimiter(limit, window)
+	}
+
+	opts := cfg.Events
+	opts.Upgrader = events.GorillaUpgrader{CheckOrigin: origins.Allowed}
+	io := events.NewServer(opts)
+	io.Use(Authenticate(tokens))
+	chat := NewChat(io, store, tokens, ChatOptions{Logger: logger})
+	engine := server.NewEngine(io, server.EngineOptions{AllowRequest: origins.Allowed})
+
+	app := server.NewApp(logger)
+	app.Use(origins.CORS())
+	auth.Routes(app)
+	app.Handle("GET /api/messages", chat.History)
+	app.Mount("/socket.io/", engine)
+	app.Mount("/", server.Static(webFiles()))
+
+	s := &Server{log: logger, db: db, store: store, io: io, chat: chat, app: app}
+	s.server = &http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// openDB opens the pool of the users and revocations on path (which
+// server.OpenSQLite has checked), with the settings of lesson 04's store.
+func openDB(path string) (*sql.DB, error) {
+	memory := path == ":memory:"
+	dsn := path + fmt.Sprintf("?_pragma=busy_timeout(%d)", busyTimeout.Milliseconds())
+	if !memory {
+		dsn += "&_pragma=journal_mode(WAL)"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("login: opening %s: %w", path, err)
+	}
+	if memory {
+		// Every connection to ":memory:" is a database of its own: keep
+		// exactly one, for ever.
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+	} else {
+		db.SetMaxOpenConns(4)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("login: opening %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Handler returns the App: CORS, the auth routes, /api/messages,
+// /socket.io/ and the page at /. It is what Serve serves; tests mount it on
+// an httptest.Server.
+func (s *Server) Handler() http.Handler { return s.app }
+
+// Serve accepts connections on l and serves them until Shutdown, when it
+// returns http.ErrServerClosed (any other error is a failure of l). Serve
+// may be called for several listeners, from several goroutines.
+func (s *Server) Serve(l net.Listener) error {
+	l = &onceCloseListener{Listener: l}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		_ = l.Close()
+		return http.ErrServerClosed
+	}
+	s.listeners = append(s.listeners, l)
+	s.mu.Unlock()
+	err := s.server.Serve(l)
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		// Shutdown closed l itself, before it called http.Server.Shutdown.
+		return http.ErrServerClosed
+	}
+	return err
+}
+
+// onceCloseListener lets Shutdown close a listener that http.Server.Shutdown
+// closes again: the second Close must not be reported as an error.
+type onceCloseListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceCloseListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
+}
+
+// Shutdown stops the server as lesson 04's does, without losing a message
+// it acknowledged:
+//
+//  1. stop accepting: the listeners close;
+//  2. Chat.Drain: new messages are refused with "server is shutting
+//     down"; the saves in flight finish and are acknowledged;
+//  3. close every socket with reason "server shutting down"; their
+//     expiry timers stop as they disconnect;
+//  4. http.Server.Shutdown: idle connections close, running requests (a
+//     login, a logout) are waited for, or ctx;
+//  5. close the store and the database.
+//
+// A user, a message or a logout that was answered is in the database when
+// Shutdown returns, so a restart on the same file (and the same Key) has
+// it: a logged-out token stays refused. Shutdown may be called more than
+// once; every call returns the first one's result. If ctx ends first, the
+// remaining steps still run, and the error says so.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	var errs []error
+	s.mu.Lock()
+	s.closing = true
+	listeners := s.listeners
+	s.mu.Unlock()
+	for _, l := range listeners {
+		if err := l.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the listener: %w", err))
+		}
+	}
+	if err := s.chat.Drain(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("draining the chat: %w", err))
+	}
+	// Close waits for every socket's handlers to return, saves included,
+	// so nothing touches the store after it.
+	if err := s.io.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the sockets: %w", err))
+	}
+	if err := s.server.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
+	}
+	if err := s.store.Close(); err != nil && !errors.Is(err, server.ErrStoreClosed) {
+		errs = append(errs, fmt.Errorf("closing the store: %w", err))
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the database: %w", err))
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		s.log.Warn("login: shutdown", "err", err)
+	}
+	return err
+}
