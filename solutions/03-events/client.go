@@ -243,7 +243,7 @@ func (c *Client) readLoop() {
 		}
 	}
 	c.w.finish()
-	c.end(reason)
+	c.end(reason, nil)
 }
 
 func (c *Client) handleFrame(asm *assembler, frame []byte, binary bool) error {

@@ -229,14 +229,26 @@ func (e *endpoint) loop() {
 
 // end disconnects the endpoint with reason; it reports whether this call
 // did it. EmitWithAck calls waiting return ErrDisconnected.
-func (e *endpoint) end(reason string) bool {
+//
+// detach, when not nil, runs after the endpoint is marked ended (Emit
+// already refuses) and before the OnDisconnect functions can start: a
+// socket leaves its namespace there, so that a disconnect handler never
+// finds its own socket still listed. It runs without e.mu held, because
+// it takes the namespace's lock, which a broadcast holds while it emits.
+func (e *endpoint) end(reason string, detach func()) bool {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.ended {
+		e.mu.Unlock()
 		return false
 	}
 	e.ended, e.reason = true, reason
+	e.mu.Unlock()
+	if detach != nil {
+		detach()
+	}
+	e.mu.Lock()
 	close(e.done)
+	e.mu.Unlock()
 	return true
 }
 

@@ -116,12 +116,10 @@ func (s *Socket) Connected() bool { return s.connected() }
 // close ends the socket with reason, takes it out of its namespace, rooms
 // and session; it reports whether this call did it.
 func (s *Socket) close(reason string) bool {
-	if !s.end(reason) {
-		return false
-	}
-	s.ns.remove(s)
-	s.sess.removeSocket(s)
-	return true
+	return s.end(reason, func() {
+		s.ns.remove(s)
+		s.sess.removeSocket(s)
+	})
 }
 
 // Handle is the generic helper: fn receives the first argument decoded into T.
