@@ -209,8 +209,8 @@ func parseConnectError(data json.RawMessage) *ConnectError {
 	return &ConnectError{Message: body.Message, Data: body.Data}
 }
 
-// start runs the reader and the handler goroutine (the writer starts when
-// there is something to write).
+// start runs the reader goroutine (the writer and the handler goroutine
+// start when there is work for them).
 func (c *Client) start() {
 	if c.heartbeat > 0 {
 		c.w.extendRead(c.heartbeat)
@@ -222,7 +222,6 @@ func (c *Client) start() {
 		defer c.wg.Done()
 		c.readLoop()
 	}()
-	go c.loop()
 }
 
 // readLoop is the Client's reader goroutine.

@@ -202,11 +202,6 @@ func (s *session) connect(p *Packet) {
 	s.sockets[ns.name] = sock
 	s.mu.Unlock()
 	s.connectTimer.Stop()
-	s.srv.wg.Add(1)
-	go func() {
-		defer s.srv.wg.Done()
-		sock.loop()
-	}()
 	sock.post(func() {
 		for _, fn := range onConnect {
 			sock.safely("connection", func() { fn(sock) })

@@ -54,6 +54,7 @@ func newID() string {
 func newSocket(sess *session, ns *Namespace, hs *Handshake) *Socket {
 	s := &Socket{id: newID(), ns: ns, handshake: hs, sess: sess, rooms: make(map[string]struct{})}
 	s.init(ns.name, sess.w, s)
+	s.wg = &sess.srv.wg
 	return s
 }
 
