@@ -11,11 +11,15 @@ import (
 // An outItem is what the writer sends as a unit: one text frame and the
 // binary frames of its attachments, which must follow it with nothing in
 // between. A broadcast shares one outItem among all its recipients, so it
-// is never changed after it is made.
+// is never changed after it is made, but for prep.
 type outItem struct {
-	text  []byte   // an Engine.IO text packet: "4…" or "2"
-	bins  [][]byte // binary frames after it
-	final string   // not "": write nothing, end the wire with this reason (a Client's Close)
+	text   []byte   // an Engine.IO text packet: "4…" or "2"
+	bins   [][]byte // binary frames after it
+	final  string   // not "": write nothing, end the wire with this reason (a Client's Close)
+	shared bool     // several wires write it: worth encoding once for all (see preparer)
+
+	prepOnce sync.Once
+	prep     any // text as the first preparer that wrote it encoded it
 }
 
 // messageItem encodes a Socket.IO packet as an outItem: "4" + the packet,
@@ -27,7 +31,18 @@ func messageItem(p Packet) *outItem {
 }
 
 // pingItem is the Engine.IO ping the server sends every PingInterval.
-var pingItem = &outItem{text: []byte{byte(EIOPing)}}
+var pingItem = &outItem{text: []byte{byte(EIOPing)}, shared: true}
+
+// A preparer is a Transport that can encode a text message once for all
+// the connections of its kind that send it: a server's frames are not
+// masked, so a broadcast's frame is the same for every recipient, and
+// only the first writer needs to build it.
+type preparer interface {
+	prepare(text []byte) any
+	// writePrepared writes what prepare returned. It returns false, having
+	// written nothing, when p came from another kind of Transport.
+	writePrepared(p any) (bool, error)
+}
 
 // keepQueue is the most queue slots a wire keeps while it is idle.
 const keepQueue = 8
@@ -298,10 +313,21 @@ func (w *wire) take() *outItem {
 	return nil
 }
 
-// write sends one item: its text frame, then its binary frames.
+// write sends one item: its text frame, then its binary frames. A shared
+// item's text frame is encoded once, by the first preparer that writes it.
 func (w *wire) write(it *outItem) error {
-	if err := w.t.WriteMessage(it.text, false); err != nil {
-		return err
+	done := false
+	if pr, ok := w.t.(preparer); ok && it.shared {
+		it.prepOnce.Do(func() { it.prep = pr.prepare(it.text) })
+		var err error
+		if done, err = pr.writePrepared(it.prep); err != nil {
+			return err
+		}
+	}
+	if !done {
+		if err := w.t.WriteMessage(it.text, false); err != nil {
+			return err
+		}
 	}
 	for _, b := range it.bins {
 		if err := w.t.WriteMessage(b, true); err != nil {
