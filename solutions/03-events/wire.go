@@ -44,6 +44,15 @@ type preparer interface {
 	writePrepared(p any) (bool, error)
 }
 
+// A batchWriter is a Transport that can write several items in one go:
+// their frames, in order, with one system call instead of one each.
+type batchWriter interface {
+	writeBatch(items []*outItem) error
+}
+
+// writeBatch is the most queued items a batchWriter's writer takes at once.
+const writeBatch = 64
+
 // keepQueue is the most queue slots a wire keeps while it is idle.
 const keepQueue = 8
 
@@ -262,55 +271,84 @@ func (w *wire) finish() {
 
 // writeLoop is the writer goroutine: it writes queued items in order, with
 // a ping first whenever the heartbeat asks for one, and returns when there
-// is nothing left to write, the wire is shut down or a write fails.
+// is nothing left to write, the wire is shut down or a write fails. On a
+// batchWriter it takes up to writeBatch items at a time and writes them
+// together.
 func (w *wire) writeLoop() {
 	defer w.writer.Done()
+	bw, _ := w.t.(batchWriter)
+	most := 1
+	if bw != nil {
+		most = writeBatch
+	}
+	var arr [writeBatch]*outItem
 	for {
-		it := w.take()
-		if it == nil {
+		batch := w.take(arr[:0], most)
+		if len(batch) == 0 {
 			return
 		}
-		if it.final != "" {
-			w.shutdown(it.final)
-			return
+		final := ""
+		if last := batch[len(batch)-1]; last.final != "" {
+			final, batch = last.final, batch[:len(batch)-1]
 		}
-		if err := w.write(it); err != nil {
+		var err error
+		switch {
+		case len(batch) > 1:
+			err = bw.writeBatch(batch)
+		case len(batch) == 1:
+			err = w.write(batch[0])
+		}
+		clear(arr[:])
+		if err != nil {
 			w.shutdown(ReasonTransportClose)
+			return
+		}
+		if final != "" {
+			w.shutdown(final)
 			return
 		}
 	}
 }
 
-// take returns the next item to write: a ping if one is due, else the
-// oldest queued item. With nothing to write, or once the wire is shut
-// down, it returns nil, and the writer goroutine ends (w.writing is
-// cleared under the same lock that send checks it with, so an item queued
-// after this always finds a writer).
-func (w *wire) take() *outItem {
+// take appends to batch what to write next, at most most items: a ping if
+// one is due, then the oldest queued items, up to and including an item
+// that ends the wire. With nothing to write, or once the wire is shut
+// down, it returns batch empty, and the writer goroutine ends (w.writing
+// is cleared under the same lock that send checks it with, so an item
+// queued after this always finds a writer).
+func (w *wire) take(batch []*outItem, most int) []*outItem {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	switch {
-	case w.closed:
+	if w.closed {
 		w.writing = false
-		return nil
-	case w.pingDue:
+		return batch
+	}
+	if w.pingDue {
 		w.pingDue = false
 		w.pingSentLocked()
-		return pingItem
-	case w.head < len(w.q):
+		batch = append(batch, pingItem)
+	}
+	for len(batch) < most && w.head < len(w.q) {
 		it := w.q[w.head]
 		w.q[w.head] = nil
 		w.head++
-		return it
+		batch = append(batch, it)
+		if it.final != "" {
+			break
+		}
 	}
-	// Empty: keep a small array for the next item, drop a large one, so
-	// that an idle wire holds at most keepQueue slots.
-	if cap(w.q) > keepQueue {
-		w.q = nil
+	if w.head == len(w.q) {
+		// Empty: keep a small array for the next item, drop a large one,
+		// so that an idle wire holds at most keepQueue slots.
+		if cap(w.q) > keepQueue {
+			w.q = nil
+		}
+		w.q, w.head = w.q[:0], 0
 	}
-	w.q, w.head = w.q[:0], 0
-	w.writing = false
-	return nil
+	if len(batch) == 0 {
+		w.writing = false
+	}
+	return batch
 }
 
 // write sends one item: its text frame, then its binary frames. A shared
