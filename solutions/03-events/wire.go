@@ -276,38 +276,68 @@ func (w *wire) finish() {
 // together.
 func (w *wire) writeLoop() {
 	defer w.writer.Done()
-	bw, _ := w.t.(batchWriter)
-	most := 1
-	if bw != nil {
-		most = writeBatch
+	if bw, ok := w.t.(batchWriter); ok {
+		arr := batchArrays.Get().(*[writeBatch]*outItem)
+		defer batchArrays.Put(arr)
+		for w.writeSome(arr[:0], bw) {
+			clear(arr[:])
+		}
+		clear(arr[:])
+		return
 	}
-	var arr [writeBatch]*outItem
+	// One item at a time, taken into an array of one on this goroutine's
+	// stack.
+	var one [1]*outItem
 	for {
-		batch := w.take(arr[:0], most)
+		batch := w.take(one[:0], 1)
 		if len(batch) == 0 {
 			return
 		}
-		final := ""
-		if last := batch[len(batch)-1]; last.final != "" {
-			final, batch = last.final, batch[:len(batch)-1]
+		it := batch[0]
+		one[0] = nil
+		if it.final != "" {
+			w.shutdown(it.final)
+			return
 		}
-		var err error
-		switch {
-		case len(batch) > 1:
-			err = bw.writeBatch(batch)
-		case len(batch) == 1:
-			err = w.write(batch[0])
-		}
-		clear(arr[:])
-		if err != nil {
+		if err := w.write(it); err != nil {
 			w.shutdown(ReasonTransportClose)
 			return
 		}
-		if final != "" {
-			w.shutdown(final)
-			return
-		}
 	}
+}
+
+// batchArrays lends batch writers the array they take items into, which
+// would otherwise be allocated each time a writer starts.
+var batchArrays = sync.Pool{New: func() any { return new([writeBatch]*outItem) }}
+
+// writeSome takes what to write next into batch (as many items as it has
+// room for) and writes it, with bw when there are several. It reports
+// whether the writer should go on.
+func (w *wire) writeSome(batch []*outItem, bw batchWriter) bool {
+	batch = w.take(batch, cap(batch))
+	if len(batch) == 0 {
+		return false
+	}
+	final := ""
+	if last := batch[len(batch)-1]; last.final != "" {
+		final, batch = last.final, batch[:len(batch)-1]
+	}
+	var err error
+	switch {
+	case len(batch) > 1:
+		err = bw.writeBatch(batch)
+	case len(batch) == 1:
+		err = w.write(batch[0])
+	}
+	if err != nil {
+		w.shutdown(ReasonTransportClose)
+		return false
+	}
+	if final != "" {
+		w.shutdown(final)
+		return false
+	}
+	return true
 }
 
 // take appends to batch what to write next, at most most items: a ping if
