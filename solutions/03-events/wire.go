@@ -98,7 +98,7 @@ func newWire(t Transport, queue int) *wire {
 // server's heartbeat). The deadline for the pong is set just before a ping
 // is written, to pongWait from then (engine.io-protocol v4, "Heartbeat":
 // the pong must come within pingTimeout of the ping), unless an earlier
-// ping is still waiting for its pong (see pingSent); the reader moves it
+// ping is still waiting for its pong (see pingSentLocked); the reader moves it
 // again when the pong comes.
 func (w *wire) startHeartbeat(pingEvery, pongWait time.Duration) {
 	w.mu.Lock()
