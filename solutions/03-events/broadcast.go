@@ -50,7 +50,9 @@ func (b *Broadcast) Emit(event string, args ...any) error {
 		return err
 	}
 	it := messageItem(p)
-	for _, s := range b.ns.recipients(b) {
+	to := b.ns.recipients(b)
+	it.shared = len(to) > 1
+	for _, s := range to {
 		_ = s.w.send(it)
 	}
 	return nil

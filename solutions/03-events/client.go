@@ -209,23 +209,19 @@ func parseConnectError(data json.RawMessage) *ConnectError {
 	return &ConnectError{Message: body.Message, Data: body.Data}
 }
 
-// start runs the reader, the writer and the handler goroutine.
+// start runs the reader goroutine (the writer and the handler goroutine
+// start when there is work for them).
 func (c *Client) start() {
 	if c.heartbeat > 0 {
 		c.w.extendRead(c.heartbeat)
 	} else {
 		_ = c.w.t.SetReadDeadline(time.Time{})
 	}
-	c.wg.Add(2)
-	go func() {
-		defer c.wg.Done()
-		c.w.writeLoop(0, 0)
-	}()
+	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		c.readLoop()
 	}()
-	go c.loop()
 }
 
 // readLoop is the Client's reader goroutine.
@@ -309,16 +305,7 @@ func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) ([]
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		disconnect := messageItem(Packet{Type: PacketDisconnect, Namespace: c.nsp, ID: -1})
-		select {
-		case c.w.out <- disconnect:
-			select {
-			case c.w.out <- &outItem{final: reasonIOClientDisconnect}:
-			default:
-				c.w.shutdown(reasonIOClientDisconnect)
-			}
-		default:
-			c.w.shutdown(reasonIOClientDisconnect)
-		}
+		c.w.sendThenEnd(disconnect, reasonIOClientDisconnect)
 		timer := time.NewTimer(clientCloseWait)
 		defer timer.Stop()
 		select {

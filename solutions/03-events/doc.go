@@ -35,11 +35,15 @@
 //
 // Server.ServeHTTP (exercise 3.3) upgrades the request with an Upgrader —
 // gorilla/websocket by default; lesson 02's Conn plugs in through the same
-// Transport interface — sends the open packet, and from then on runs two
-// goroutines per connection: a reader that decodes packets and dispatches
-// them, and a writer that drains a bounded queue. The server pings every
-// PingInterval and drops a client that has not answered within PingTimeout
-// (engine.io-protocol v4, "Heartbeat"); in v4 it is the server that pings.
+// Transport interface — sends the open packet, and from then on runs a
+// reader goroutine per connection that decodes packets and dispatches them,
+// and a writer that drains a bounded queue. So that an idle connection costs
+// little, this solution runs the writer only while the queue has something
+// in it, lets the queue grow with use instead of making it full size up
+// front, and does the same with each socket's handler goroutine. The server
+// pings every PingInterval and drops a client that has not answered within
+// PingTimeout (engine.io-protocol v4, "Heartbeat"); in v4 it is the server
+// that pings.
 //
 // # Sockets, events and rooms
 //

@@ -11,36 +11,47 @@ import (
 )
 
 // inboxSize is how many incoming events may wait for a socket's handler
-// goroutine. When it is full the connection's reader waits: a client that
-// sends faster than its handlers run is slowed down, not buffered without
-// bound.
+// goroutine. When that many wait the connection's reader waits: a client
+// that sends faster than its handlers run is slowed down, not buffered
+// without bound.
 const inboxSize = 128
 
 // An endpoint is what a server Socket and a Client share: the event
 // handlers, the goroutine that runs them in order, and the table of acks
 // waited for. Every packet it sends goes to its wire, in namespace nsp.
+//
+// The handler goroutine runs only while there is work: post starts it when
+// it queues onto an empty inbox, and it returns when the inbox is empty
+// again, so an idle socket has none. There is never more than one, so the
+// handlers still run one at a time, in the order they were posted. After
+// end, the last one runs what is queued, then the OnDisconnect functions.
 type endpoint struct {
 	nsp  string
 	w    *wire
-	self *Socket // Event.Socket; nil on a Client
+	self *Socket         // Event.Socket; nil on a Client
+	wg   *sync.WaitGroup // counts the handler goroutines (the Server's); nil on a Client
 
-	inbox     chan func()
 	done      chan struct{} // closed by end
-	loopDone  chan struct{} // closed when the handler goroutine has returned
+	loopDone  chan struct{} // closed when the OnDisconnect functions have run
 	inHandler atomic.Bool   // the handler goroutine is running a handler
 
 	mu           sync.Mutex
+	inbox        []func()      // waiting for the handler goroutine, oldest first
+	running      bool          // a handler goroutine is running; only it takes from inbox
+	room         chan struct{} // made by a post that waits for room in the inbox, closed when there is
 	handlers     map[string]Handler
 	onDisconnect []func(reason string)
 	acks         map[int64]chan []json.RawMessage
 	nextAck      int64
-	ended        bool
+	ended        bool // Emit and post refuse from here on
+	finished     bool // done is closed: the handler goroutine may run the OnDisconnect functions
 	reason       string
+
+	disconnectsRan bool // the OnDisconnect functions have been taken and run
 }
 
 func (e *endpoint) init(nsp string, w *wire, self *Socket) {
 	e.nsp, e.w, e.self = nsp, w, self
-	e.inbox = make(chan func(), inboxSize)
 	e.done = make(chan struct{})
 	e.loopDone = make(chan struct{})
 	e.handlers = make(map[string]Handler)
@@ -60,10 +71,19 @@ func (e *endpoint) on(event string, h Handler) {
 	e.handlers[event] = h
 }
 
+// addOnDisconnect registers fn. Registered after the disconnect functions
+// have run, fn runs at once, on the caller's goroutine, with the reason:
+// whoever registers late still learns that the endpoint is gone.
 func (e *endpoint) addOnDisconnect(fn func(reason string)) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	if e.disconnectsRan {
+		reason := e.reason
+		e.mu.Unlock()
+		e.safely("disconnect", func() { fn(reason) })
+		return
+	}
 	e.onDisconnect = append(e.onDisconnect, fn)
+	e.mu.Unlock()
 }
 
 func (e *endpoint) connected() bool {
@@ -162,14 +182,44 @@ func (e *endpoint) dispatch(p *Packet) error {
 	return nil
 }
 
-// post queues fn for the handler goroutine; it gives up when the endpoint
-// or its wire ends.
+// post queues fn for the handler goroutine, starting it if it is not
+// running. While inboxSize functions wait, post waits for room; it gives
+// up (fn never runs) when the endpoint has ended or its wire ends.
 func (e *endpoint) post(fn func()) {
-	select {
-	case e.inbox <- fn:
-	case <-e.done:
-	case <-e.w.done:
+	e.mu.Lock()
+	for len(e.inbox) >= inboxSize && !e.ended {
+		if e.room == nil {
+			e.room = make(chan struct{})
+		}
+		room := e.room
+		e.mu.Unlock()
+		select {
+		case <-room:
+		case <-e.done:
+		case <-e.w.done:
+			return
+		}
+		e.mu.Lock()
 	}
+	defer e.mu.Unlock()
+	if e.ended {
+		return
+	}
+	e.inbox = append(e.inbox, fn)
+	e.startLocked()
+}
+
+// startLocked starts the handler goroutine unless it is running; e.mu is
+// held.
+func (e *endpoint) startLocked() {
+	if e.running {
+		return
+	}
+	e.running = true
+	if e.wg != nil {
+		e.wg.Add(1)
+	}
+	go e.loop()
 }
 
 func (e *endpoint) handle(ev *Event) {
@@ -192,38 +242,46 @@ func (e *endpoint) safely(what string, fn func()) {
 	fn()
 }
 
-// loop is the handler goroutine. When the endpoint ends, it runs what was
-// queued already, then the OnDisconnect functions, and returns.
+// loop is the handler goroutine: it runs the inbox's functions in order
+// and returns when the inbox is empty. After end, it runs the OnDisconnect
+// functions once the inbox is empty, and no handler goroutine starts again.
 func (e *endpoint) loop() {
-	defer close(e.loopDone)
+	if e.wg != nil {
+		defer e.wg.Done()
+	}
 	run := func(fn func()) {
 		e.inHandler.Store(true)
 		fn()
 		e.inHandler.Store(false)
 	}
 	for {
-		select {
-		case fn := <-e.inbox:
-			run(fn)
-		case <-e.done:
-			for {
-				select {
-				case fn := <-e.inbox:
-					run(fn)
-					continue
-				default:
-				}
-				break
+		e.mu.Lock()
+		if len(e.inbox) > 0 {
+			fn := e.inbox[0]
+			e.inbox[0] = nil
+			e.inbox = e.inbox[1:]
+			if e.room != nil {
+				close(e.room)
+				e.room = nil
 			}
-			e.mu.Lock()
-			fns, reason := e.onDisconnect, e.reason
-			e.onDisconnect = nil
 			e.mu.Unlock()
-			for _, fn := range fns {
-				run(func() { e.safely("disconnect", func() { fn(reason) }) })
-			}
+			run(fn)
+			continue
+		}
+		e.inbox = nil
+		if !e.finished {
+			e.running = false
+			e.mu.Unlock()
 			return
 		}
+		fns, reason := e.onDisconnect, e.reason
+		e.onDisconnect, e.disconnectsRan = nil, true
+		e.mu.Unlock()
+		for _, fn := range fns {
+			run(func() { e.safely("disconnect", func() { fn(reason) }) })
+		}
+		close(e.loopDone)
+		return // running stays set: nothing is posted after end
 	}
 }
 
@@ -247,8 +305,10 @@ func (e *endpoint) end(reason string, detach func()) bool {
 		detach()
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	close(e.done)
-	e.mu.Unlock()
+	e.finished = true
+	e.startLocked() // to run the OnDisconnect functions
 	return true
 }
 

@@ -105,7 +105,8 @@ func eioError(w http.ResponseWriter, code int) {
 // open packet and then, every PingInterval, a ping "2" (engine.io-protocol
 // v4, "Heartbeat"). When no pong comes within PingTimeout the session is
 // over (ReasonPingTimeout). ServeHTTP returns when the upgrade is done; the
-// session runs on its own goroutines (one reader, one writer).
+// session runs on its own goroutines (a reader, and a writer while there is
+// something to write).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch {
@@ -168,7 +169,7 @@ func (s *Server) run(sess *session) (string, error) {
 		return "", ErrServerClosed
 	}
 	s.sessions[sess] = struct{}{}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	s.mu.Unlock()
 	sess.start()
 	return sess.sid, nil

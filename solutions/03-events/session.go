@@ -11,8 +11,9 @@ import (
 )
 
 // A session is one Engine.IO connection on the server (engine.io-protocol
-// v4): a Transport, the reader goroutine that decodes what comes in and
-// the writer goroutine of its wire, and at most one Socket per namespace.
+// v4): a Transport, the reader goroutine that decodes what comes in, its
+// wire (with a writer goroutine while there is something to write), and at
+// most one Socket per namespace.
 type session struct {
 	srv *Server
 	sid string
@@ -47,8 +48,8 @@ func newSession(srv *Server, t Transport, r *http.Request) *session {
 	}
 }
 
-// start sends the open packet and starts the reader and the writer (the
-// Server counted both in its WaitGroup).
+// start sends the open packet, starts the heartbeat and the reader (the
+// Server counted it in its WaitGroup).
 func (s *session) start() {
 	o := s.srv.opts
 	open, _ := json.Marshal(struct {
@@ -67,10 +68,7 @@ func (s *session) start() {
 			s.w.shutdown(ReasonTransportClose)
 		}
 	})
-	go func() {
-		defer s.srv.wg.Done()
-		s.w.writeLoop(o.PingInterval, o.PingTimeout)
-	}()
+	s.w.startHeartbeat(o.PingInterval, o.PingTimeout)
 	go func() {
 		defer s.srv.wg.Done()
 		s.readLoop()
@@ -204,11 +202,6 @@ func (s *session) connect(p *Packet) {
 	s.sockets[ns.name] = sock
 	s.mu.Unlock()
 	s.connectTimer.Stop()
-	s.srv.wg.Add(1)
-	go func() {
-		defer s.srv.wg.Done()
-		sock.loop()
-	}()
 	sock.post(func() {
 		for _, fn := range onConnect {
 			sock.safely("connection", func() { fn(sock) })

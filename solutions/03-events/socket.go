@@ -54,6 +54,7 @@ func newID() string {
 func newSocket(sess *session, ns *Namespace, hs *Handshake) *Socket {
 	s := &Socket{id: newID(), ns: ns, handshake: hs, sess: sess, rooms: make(map[string]struct{})}
 	s.init(ns.name, sess.w, s)
+	s.wg = &sess.srv.wg
 	return s
 }
 
@@ -80,7 +81,8 @@ func (s *Socket) On(event string, h Handler) { s.on(event, h) }
 // OnDisconnect adds fn to the functions run once, with the reason, when the
 // socket is disconnected for whatever reason (the Reason constants). They
 // run on the socket's handler goroutine, after the events that arrived
-// before the disconnection were handled.
+// before the disconnection were handled. Added after that, fn runs at
+// once, on the caller's goroutine, with the reason.
 func (s *Socket) OnDisconnect(fn func(reason string)) { s.addOnDisconnect(fn) }
 
 // Emit sends an event to the client: socket.emit("message-saved", data).

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -50,10 +51,23 @@ type Upgrader interface {
 // Host.
 type GorillaUpgrader struct{ CheckOrigin func(r *http.Request) bool }
 
+// By default gorilla keeps net/http's two 4 KiB buffers of the upgraded
+// connection for as long as it lives, 8 KiB per connection that an idle
+// one does not use. The upgrader here gives each connection a smaller read
+// buffer of its own (a message longer than it is read past it), and lends
+// it a write buffer from a pool only while it writes a message.
+const gorillaReadBuffer = 1024
+
+var gorillaWriteBuffers sync.Pool
+
 // Upgrade answers the WebSocket handshake. On failure gorilla has already
 // answered the request with an HTTP error.
 func (u GorillaUpgrader) Upgrade(w http.ResponseWriter, r *http.Request) (Transport, error) {
-	up := websocket.Upgrader{CheckOrigin: u.CheckOrigin}
+	up := websocket.Upgrader{
+		CheckOrigin:     u.CheckOrigin,
+		ReadBufferSize:  gorillaReadBuffer,
+		WriteBufferPool: &gorillaWriteBuffers,
+	}
 	c, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return nil, err

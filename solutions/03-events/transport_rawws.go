@@ -73,6 +73,23 @@ func (t *rawwsTransport) WriteMessage(p []byte, binary bool) error {
 	return t.c.WriteMessage(op, p)
 }
 
+// writeBatch writes the frames of items, in order, with one WriteMessages:
+// a single system call for all of them.
+func (t *rawwsTransport) writeBatch(items []*outItem) error {
+	n := 0
+	for _, it := range items {
+		n += 1 + len(it.bins)
+	}
+	msgs := make([]rawws.Message, 0, n)
+	for _, it := range items {
+		msgs = append(msgs, rawws.Message{Op: rawws.OpText, Data: it.text})
+		for _, b := range it.bins {
+			msgs = append(msgs, rawws.Message{Op: rawws.OpBinary, Data: b})
+		}
+	}
+	return t.c.WriteMessages(msgs)
+}
+
 // Close runs the closing handshake (at most rawwsCloseTimeout).
 func (t *rawwsTransport) Close() error {
 	code := rawws.CloseNormal

@@ -11,11 +11,15 @@ import (
 // An outItem is what the writer sends as a unit: one text frame and the
 // binary frames of its attachments, which must follow it with nothing in
 // between. A broadcast shares one outItem among all its recipients, so it
-// is never changed after it is made.
+// is never changed after it is made, but for prep.
 type outItem struct {
-	text  []byte   // an Engine.IO text packet: "4…" or "2"
-	bins  [][]byte // binary frames after it
-	final string   // not "": write nothing, end the wire with this reason (a Client's Close)
+	text   []byte   // an Engine.IO text packet: "4…" or "2"
+	bins   [][]byte // binary frames after it
+	final  string   // not "": write nothing, end the wire with this reason (a Client's Close)
+	shared bool     // several wires write it: worth encoding once for all (see preparer)
+
+	prepOnce sync.Once
+	prep     any // text as the first preparer that wrote it encoded it
 }
 
 // messageItem encodes a Socket.IO packet as an outItem: "4" + the packet,
@@ -27,61 +31,174 @@ func messageItem(p Packet) *outItem {
 }
 
 // pingItem is the Engine.IO ping the server sends every PingInterval.
-var pingItem = &outItem{text: []byte{byte(EIOPing)}}
+var pingItem = &outItem{text: []byte{byte(EIOPing)}, shared: true}
 
-// writeBatch is how many queued items the writer takes before it looks at
-// its timers again.
+// A preparer is a Transport that can encode a text message once for all
+// the connections of its kind that send it: a server's frames are not
+// masked, so a broadcast's frame is the same for every recipient, and
+// only the first writer needs to build it.
+type preparer interface {
+	prepare(text []byte) any
+	// writePrepared writes what prepare returned. It returns false, having
+	// written nothing, when p came from another kind of Transport.
+	writePrepared(p any) (bool, error)
+}
+
+// A batchWriter is a Transport that can write several items in one go:
+// their frames, in order, with one system call instead of one each.
+type batchWriter interface {
+	writeBatch(items []*outItem) error
+}
+
+// writeBatch is the most queued items a batchWriter's writer takes at once.
 const writeBatch = 64
 
+// keepQueue is the most queue slots a wire keeps while it is idle.
+const keepQueue = 8
+
 // A wire is one Transport with the machinery both ends need: a bounded
-// queue drained by one writer goroutine, and a shutdown that any goroutine
+// queue drained by a writer goroutine, and a shutdown that any goroutine
 // may start without blocking. The reader goroutine is the owner's (session
 // or Client); it ends the wire by calling finish.
+//
+// An idle wire costs little: its queue is a slice that grows while items
+// wait and is dropped when the writer has emptied it, and the writer
+// goroutine runs only while there is something to write. send starts it
+// when it queues onto an idle wire; it exits when the queue is empty, and
+// the next send starts another. The heartbeat is a timer, not a goroutine:
+// when a ping is due it wakes the writer the same way.
 type wire struct {
-	t    Transport
-	out  chan *outItem
-	done chan struct{} // closed by shutdown
+	t     Transport
+	limit int           // most items waiting in q; one more cuts the peer off
+	done  chan struct{} // closed by shutdown
 
 	mu       sync.Mutex
+	q        []*outItem // waiting for the writer, oldest first, from q[head]
+	head     int
+	writing  bool        // a writer goroutine is running; only it takes from q
+	pingDue  bool        // the heartbeat asks the writer for a ping
+	ping     *time.Timer // the heartbeat; nil on a Client
 	closed   bool
 	reason   string
-	pongDue  bool          // a ping is out and its pong has not come yet
-	finished chan struct{} // closed by finish once the transport is closed
+	pongDue  bool           // a ping is out and its pong has not come yet
+	writer   sync.WaitGroup // the writer goroutine, for finish
+	writeFn  func()         // w.writeLoop, made once: go w.writeLoop() would allocate every time
+	finished chan struct{}  // closed by finish once the transport is closed
+
+	pingEvery, pongWait time.Duration
 }
 
 func newWire(t Transport, queue int) *wire {
-	return &wire{t: t, out: make(chan *outItem, queue), done: make(chan struct{}), finished: make(chan struct{})}
+	w := &wire{t: t, limit: queue, done: make(chan struct{}), finished: make(chan struct{})}
+	w.writeFn = w.writeLoop
+	return w
+}
+
+// startHeartbeat makes the writer send a ping every pingEvery (the
+// server's heartbeat). The deadline for the pong is set just before a ping
+// is written, to pongWait from then (engine.io-protocol v4, "Heartbeat":
+// the pong must come within pingTimeout of the ping), unless an earlier
+// ping is still waiting for its pong (see pingSentLocked); the reader moves it
+// again when the pong comes.
+func (w *wire) startHeartbeat(pingEvery, pongWait time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.pingEvery, w.pongWait = pingEvery, pongWait
+	w.ping = time.AfterFunc(pingEvery, w.heartbeat)
+}
+
+// heartbeat runs on the ping timer: it asks the writer for a ping and sets
+// the timer for the next one.
+func (w *wire) heartbeat() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.pingDue = true
+	w.wakeLocked()
+	w.ping.Reset(w.pingEvery)
+}
+
+// wakeLocked starts the writer unless it runs; w.mu is held and the wire
+// is open, so finish (which waits for the writer) comes after.
+func (w *wire) wakeLocked() {
+	if w.writing {
+		return
+	}
+	w.writing = true
+	w.writer.Add(1)
+	go w.writeFn()
 }
 
 // send queues it without blocking. A full queue means the peer does not
 // read fast enough: the wire is shut down with ReasonSendQueueFull.
 func (w *wire) send(it *outItem) error {
-	select {
-	case <-w.done:
-		return ErrDisconnected
-	default:
-	}
-	select {
-	case w.out <- it:
-		return nil
-	default:
-		w.shutdown(ReasonSendQueueFull)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
 		return ErrDisconnected
 	}
+	if len(w.q)-w.head >= w.limit {
+		w.shutdownLocked(ReasonSendQueueFull)
+		return ErrDisconnected
+	}
+	w.pushLocked(it)
+	return nil
+}
+
+// sendThenEnd queues it and, after it, the end of the wire with reason (a
+// Client's DISCONNECT, then its Close). When the queue has no room for
+// both, the wire ends at once.
+func (w *wire) sendThenEnd(it *outItem, reason string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	if len(w.q)-w.head+2 > w.limit {
+		w.shutdownLocked(reason)
+		return
+	}
+	w.pushLocked(it, &outItem{final: reason})
+}
+
+// pushLocked appends items to the queue and wakes the writer. When the
+// array is full it first moves the waiting items to its front, so that it
+// grows with the items waiting, not with all those ever sent.
+func (w *wire) pushLocked(items ...*outItem) {
+	if w.head > 0 && len(w.q)+len(items) > cap(w.q) {
+		n := copy(w.q, w.q[w.head:])
+		clear(w.q[n:])
+		w.q, w.head = w.q[:n], 0
+	}
+	w.q = append(w.q, items...)
+	w.wakeLocked()
 }
 
 // shutdown ends the wire with reason, unless it has ended already; it
 // reports whether this call did it. It never blocks: it closes done (the
-// writer stops) and wakes the reader with a read deadline in the past; the
-// reader then closes the transport (finish).
+// writer stops before its next item) and wakes the reader with a read
+// deadline in the past; the reader then closes the transport (finish).
 func (w *wire) shutdown(reason string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.shutdownLocked(reason)
+}
+
+func (w *wire) shutdownLocked(reason string) bool {
 	if w.closed {
 		return false
 	}
 	w.closed, w.reason = true, reason
 	close(w.done)
+	if w.ping != nil {
+		w.ping.Stop()
+	}
+	w.q, w.head = nil, 0
 	_ = w.t.SetReadDeadline(time.Now())
 	return true
 }
@@ -103,17 +220,15 @@ func (w *wire) extendRead(d time.Duration) {
 	}
 }
 
-// pingSent starts the wait for a pong: the reader's deadline becomes
+// pingSentLocked starts the wait for a pong: the reader's deadline becomes
 // pongWait from now. While an earlier ping is still unanswered the deadline
 // stays where that ping set it, so a client that stops answering is caught
 // pongWait after the first unanswered ping, even when pongWait is longer
-// than the ping interval.
-func (w *wire) pingSent(pongWait time.Duration) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// than the ping interval. w.mu is held.
+func (w *wire) pingSentLocked() {
 	if !w.closed && !w.pongDue {
 		w.pongDue = true
-		_ = w.t.SetReadDeadline(time.Now().Add(pongWait))
+		_ = w.t.SetReadDeadline(time.Now().Add(w.pongWait))
 	}
 }
 
@@ -145,77 +260,142 @@ func (w *wire) readFailed(err error) string {
 	return w.closeReason()
 }
 
-// finish closes the transport; the reader calls it when it is done.
+// finish closes the transport (a write in progress fails) and waits for
+// the writer goroutine to return; the reader calls it when it is done,
+// after the wire was shut down.
 func (w *wire) finish() {
 	_ = w.t.Close()
+	w.writer.Wait()
 	close(w.finished)
 }
 
-// writeLoop is the writer goroutine: it writes queued items in order, and
-// a ping every pingEvery when that is not zero (the server's heartbeat).
-// It returns when the wire is shut down or a write fails.
-//
-// The deadline for the pong is set just before a ping is written, to
-// pongWait from then (engine.io-protocol v4, "Heartbeat": the pong must come
-// within pingTimeout of the ping), unless an earlier ping is still waiting
-// for its pong (see pingSent); the reader moves it again when the pong
-// comes.
-func (w *wire) writeLoop(pingEvery, pongWait time.Duration) {
-	var tick <-chan time.Time
-	if pingEvery > 0 {
-		t := time.NewTicker(pingEvery)
-		defer t.Stop()
-		tick = t.C
+// writeLoop is the writer goroutine: it writes queued items in order, with
+// a ping first whenever the heartbeat asks for one, and returns when there
+// is nothing left to write, the wire is shut down or a write fails. On a
+// batchWriter it takes up to writeBatch items at a time and writes them
+// together.
+func (w *wire) writeLoop() {
+	defer w.writer.Done()
+	if bw, ok := w.t.(batchWriter); ok {
+		arr := batchArrays.Get().(*[writeBatch]*outItem)
+		defer batchArrays.Put(arr)
+		for w.writeSome(arr[:0], bw) {
+			clear(arr[:])
+		}
+		clear(arr[:])
+		return
 	}
+	// One item at a time, taken into an array of one on this goroutine's
+	// stack.
+	var one [1]*outItem
 	for {
-		var it *outItem
-		select {
-		case <-w.done:
+		batch := w.take(one[:0], 1)
+		if len(batch) == 0 {
 			return
-		case <-tick:
-			it = pingItem
-		case it = <-w.out:
 		}
-		// Write this item and whatever else is queued already, up to a
-		// batch, before looking at the timers and done again.
-		for n := 0; ; n++ {
-			if it.final != "" {
-				w.shutdown(it.final)
-				return
-			}
-			if it == pingItem {
-				w.pingSent(pongWait)
-			}
-			if err := w.write(it); err != nil {
-				w.shutdown(ReasonTransportClose)
-				return
-			}
-			if n == writeBatch {
-				break
-			}
-			next, ok := w.next()
-			if !ok {
-				break
-			}
-			it = next
+		it := batch[0]
+		one[0] = nil
+		if it.final != "" {
+			w.shutdown(it.final)
+			return
+		}
+		if err := w.write(it); err != nil {
+			w.shutdown(ReasonTransportClose)
+			return
 		}
 	}
 }
 
-// next returns a queued item, if there is one, without waiting.
-func (w *wire) next() (*outItem, bool) {
-	select {
-	case it := <-w.out:
-		return it, true
-	default:
-		return nil, false
+// batchArrays lends batch writers the array they take items into, which
+// would otherwise be allocated each time a writer starts.
+var batchArrays = sync.Pool{New: func() any { return new([writeBatch]*outItem) }}
+
+// writeSome takes what to write next into batch (as many items as it has
+// room for) and writes it, with bw when there are several. It reports
+// whether the writer should go on.
+func (w *wire) writeSome(batch []*outItem, bw batchWriter) bool {
+	batch = w.take(batch, cap(batch))
+	if len(batch) == 0 {
+		return false
 	}
+	final := ""
+	if last := batch[len(batch)-1]; last.final != "" {
+		final, batch = last.final, batch[:len(batch)-1]
+	}
+	var err error
+	switch {
+	case len(batch) > 1:
+		err = bw.writeBatch(batch)
+	case len(batch) == 1:
+		err = w.write(batch[0])
+	}
+	if err != nil {
+		w.shutdown(ReasonTransportClose)
+		return false
+	}
+	if final != "" {
+		w.shutdown(final)
+		return false
+	}
+	return true
 }
 
-// write sends one item: its text frame, then its binary frames.
+// take appends to batch what to write next, at most most items: a ping if
+// one is due, then the oldest queued items, up to and including an item
+// that ends the wire. With nothing to write, or once the wire is shut
+// down, it returns batch empty, and the writer goroutine ends (w.writing
+// is cleared under the same lock that send checks it with, so an item
+// queued after this always finds a writer).
+func (w *wire) take(batch []*outItem, most int) []*outItem {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		w.writing = false
+		return batch
+	}
+	if w.pingDue {
+		w.pingDue = false
+		w.pingSentLocked()
+		batch = append(batch, pingItem)
+	}
+	for len(batch) < most && w.head < len(w.q) {
+		it := w.q[w.head]
+		w.q[w.head] = nil
+		w.head++
+		batch = append(batch, it)
+		if it.final != "" {
+			break
+		}
+	}
+	if w.head == len(w.q) {
+		// Empty: keep a small array for the next item, drop a large one,
+		// so that an idle wire holds at most keepQueue slots.
+		if cap(w.q) > keepQueue {
+			w.q = nil
+		}
+		w.q, w.head = w.q[:0], 0
+	}
+	if len(batch) == 0 {
+		w.writing = false
+	}
+	return batch
+}
+
+// write sends one item: its text frame, then its binary frames. A shared
+// item's text frame is encoded once, by the first preparer that writes it.
 func (w *wire) write(it *outItem) error {
-	if err := w.t.WriteMessage(it.text, false); err != nil {
-		return err
+	done := false
+	if pr, ok := w.t.(preparer); ok && it.shared {
+		it.prepOnce.Do(func() { it.prep = pr.prepare(it.text) })
+		var err error
+		if done, err = pr.writePrepared(it.prep); err != nil {
+			return err
+		}
+	}
+	if !done {
+		if err := w.t.WriteMessage(it.text, false); err != nil {
+			return err
+		}
 	}
 	for _, b := range it.bins {
 		if err := w.t.WriteMessage(b, true); err != nil {
