@@ -50,6 +50,8 @@ func (c *Client) On(event string, h Handler) {
 // OnDisconnect adds fn to the functions run once when the client is
 // disconnected: "io server disconnect" when the server sent DISCONNECT,
 // "io client disconnect" after Close, "transport close", "ping timeout".
+// Added after the client has disconnected, fn runs at once, on the
+// caller's goroutine, with the reason.
 func (c *Client) OnDisconnect(fn func(reason string)) {
 	_ = exercise.TODO("3.8")
 }

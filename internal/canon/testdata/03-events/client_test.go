@@ -254,6 +254,17 @@ func TestClientOnDisconnectReasons(t *testing.T) {
 	assert.Equal(t, "io server disconnect", ttWait(t, reasons, "the client's OnDisconnect"))
 	assert.Error(t, c.Emit("after", 1), "Emit on a disconnected client fails")
 
+	// Added after the disconnection, OnDisconnect still hears of it, at
+	// once: a caller that registers late cannot miss the end.
+	late := make(chan string, 1)
+	c.OnDisconnect(func(reason string) { late <- reason })
+	select {
+	case r := <-late:
+		assert.Equal(t, "io server disconnect", r, "a late OnDisconnect gets the reason")
+	default:
+		t.Error("an OnDisconnect added after the disconnection must run at once, with the reason")
+	}
+
 	// The client closes: "io client disconnect", and the server sees the
 	// client leave.
 	c2, reasons2 := dialTTClient(t, srv, ClientOptions{})
