@@ -65,15 +65,11 @@ type Config struct {
 // # The database
 //
 // One SQLite file holds everything: lesson 04's messages table, the users
-// and the revoked tokens. The messages are lesson 04's server.SQLiteStore,
-// reused as it is; its constructor, server.OpenSQLite, takes a path and
-// keeps its own connection pool, which cannot be shared. So the Server
-// opens the file twice: the store's pool for the messages, and one
-// *sql.DB, with the same settings (WAL, busy_timeout), for the users and
-// revocations. SQLite is made for several connections to one file; the
-// write lock is per file, and busy_timeout makes writers take turns.
-// With ":memory:" the two are two separate databases in memory, which
-// changes nothing: no query spans the two sets of tables.
+// and the revoked tokens, in one pool of connections. The messages are
+// lesson 04's server.SQLiteStore, reused as it is; Users and Tokens create
+// their tables in the store's database (SQLiteStore.DB), which the store
+// opened with the settings a server wants (WAL, busy_timeout) and closes
+// last. With ":memory:" the single connection holds all three tables.
 type Server struct {
 	log  *slog.Logger
 	io   *events.Server
@@ -110,7 +106,8 @@ func (s *Server) Serve(l net.Listener) error {
 //     expiry timers stop as they disconnect;
 //  4. http.Server.Shutdown: idle connections close, running requests (a
 //     login, a logout) are waited for, or ctx;
-//  5. close the store and the database.
+//  5. close the store, and with it the database of the users and
+//     revocations.
 //
 // A user, a message or a logout that was answered is in the database when
 // Shutdown returns, so a restart on the same file (and the same Key) has

@@ -66,6 +66,13 @@ const schema = `CREATE TABLE IF NOT EXISTS messages (
 // before it gives up with SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
+// DB returns the store's database, for tables that belong beside the
+// messages in the same file and the same pool of connections: lesson 05
+// keeps its users and revoked tokens there. The store owns it: Close
+// closes it, and nothing may use it after that. This method is given; it
+// is not part of exercise 4.6.
+func (s *SQLiteStore) DB() *sql.DB { return s.db }
+
 // OpenSQLite opens (creating the schema if needed) the database at path; ":memory:" for tests.
 // modernc.org/sqlite (pure Go, driver name "sqlite"). WAL + busy_timeout for a file.
 //

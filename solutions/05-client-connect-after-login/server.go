@@ -3,7 +3,6 @@ package login
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,18 +68,13 @@ type Config struct {
 // # The database
 //
 // One SQLite file holds everything: lesson 04's messages table, the users
-// and the revoked tokens. The messages are lesson 04's server.SQLiteStore,
-// reused as it is; its constructor, server.OpenSQLite, takes a path and
-// keeps its own connection pool, which cannot be shared. So the Server
-// opens the file twice: the store's pool for the messages, and one
-// *sql.DB, with the same settings (WAL, busy_timeout), for the users and
-// revocations. SQLite is made for several connections to one file; the
-// write lock is per file, and busy_timeout makes writers take turns.
-// With ":memory:" the two are two separate databases in memory, which
-// changes nothing: no query spans the two sets of tables.
+// and the revoked tokens, in one pool of connections. The messages are
+// lesson 04's server.SQLiteStore, reused as it is; Users and Tokens create
+// their tables in the store's database (SQLiteStore.DB), which the store
+// opened with the settings a server wants (WAL, busy_timeout) and closes
+// last. With ":memory:" the single connection holds all three tables.
 type Server struct {
 	log    *slog.Logger
-	db     *sql.DB // users and revoked_tokens
 	store  *server.SQLiteStore
 	io     *events.Server
 	chat   *Chat
@@ -94,10 +88,6 @@ type Server struct {
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
-
-// busyTimeout is how long a connection waits for another one's write lock,
-// as in lesson 04's store.
-const busyTimeout = 5 * time.Second
 
 // New opens the database and assembles the Server: Users, Tokens and a
 // Limiter behind Auth's routes; an events.Server whose every CONNECT goes
@@ -126,14 +116,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDB(cfg.DB)
-	if err != nil {
-		_ = store.Close()
-		return nil, err
-	}
+	db := store.DB() // users and revocations beside the messages
 	fail := func(err error) (*Server, error) {
 		_ = store.Close()
-		_ = db.Close()
 		return nil, err
 	}
 	users, err := NewUsers(db)
@@ -171,44 +156,13 @@ func New(cfg Config) (*Server, error) {
 	app.Mount("/socket.io/", engine)
 	app.Mount("/", server.Static(webFiles()))
 
-	s := &Server{log: logger, db: db, store: store, io: io, chat: chat, app: app}
+	s := &Server{log: logger, store: store, io: io, chat: chat, app: app}
 	s.server = &http.Server{
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	return s, nil
-}
-
-// openDB opens the pool of the users and revocations on path (which
-// server.OpenSQLite has checked), with the settings of lesson 04's store.
-func openDB(path string) (*sql.DB, error) {
-	memory := path == ":memory:"
-	dsn := path + fmt.Sprintf("?_pragma=busy_timeout(%d)", busyTimeout.Milliseconds())
-	if !memory {
-		dsn += "&_pragma=journal_mode(WAL)"
-	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("login: opening %s: %w", path, err)
-	}
-	if memory {
-		// Every connection to ":memory:" is a database of its own: keep
-		// exactly one, for ever.
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
-	} else {
-		db.SetMaxOpenConns(4)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("login: opening %s: %w", path, err)
-	}
-	return db, nil
 }
 
 // Handler returns the App: CORS, the auth routes, /api/messages,
@@ -263,7 +217,8 @@ func (l *onceCloseListener) Close() error {
 //     expiry timers stop as they disconnect;
 //  4. http.Server.Shutdown: idle connections close, running requests (a
 //     login, a logout) are waited for, or ctx;
-//  5. close the store and the database.
+//  5. close the store, and with it the database of the users and
+//     revocations.
 //
 // A user, a message or a logout that was answered is in the database when
 // Shutdown returns, so a restart on the same file (and the same Key) has
@@ -299,9 +254,6 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	if err := s.store.Close(); err != nil && !errors.Is(err, server.ErrStoreClosed) {
 		errs = append(errs, fmt.Errorf("closing the store: %w", err))
-	}
-	if err := s.db.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("closing the database: %w", err))
 	}
 	err := errors.Join(errs...)
 	if err != nil {
