@@ -96,17 +96,18 @@ func (s *Server) Serve(l net.Listener) error {
 	return exercise.TODO("5.5")
 }
 
-// Shutdown stops the server as lesson 04's does, without losing a message
+// Shutdown stops the server in lesson 04's order, without losing a message
 // it acknowledged:
 //
-//  1. stop accepting: the listeners close;
-//  2. Chat.Drain: new messages are refused with "server is shutting
+//  1. Chat.Drain: new messages are refused with "server is shutting
 //     down"; the saves in flight finish and are acknowledged;
-//  3. close every socket with reason "server shutting down"; their
+//  2. close every socket with reason "server shutting down"; their
 //     expiry timers stop as they disconnect;
-//  4. http.Server.Shutdown: idle connections close, running requests (a
-//     login, a logout) are waited for, or ctx;
-//  5. close the store, and with it the database of the users and
+//  3. http.Server.Shutdown: the listeners close, then the idle
+//     connections, and running requests (a login, a logout) are waited
+//     for, or ctx. The listeners stay open until here so that a
+//     long-polling client can still fetch what the first two steps sent it;
+//  4. close the store, and with it the database of the users and
 //     revocations.
 //
 // A user, a message or a logout that was answered is in the database when

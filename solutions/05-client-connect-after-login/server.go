@@ -81,10 +81,6 @@ type Server struct {
 	app    *server.App
 	server *http.Server
 
-	mu        sync.Mutex
-	listeners []net.Listener // what Serve serves, closed first by Shutdown
-	closing   bool
-
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -174,50 +170,21 @@ func (s *Server) Handler() http.Handler { return s.app }
 // returns http.ErrServerClosed (any other error is a failure of l). Serve
 // may be called for several listeners, from several goroutines.
 func (s *Server) Serve(l net.Listener) error {
-	l = &onceCloseListener{Listener: l}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		_ = l.Close()
-		return http.ErrServerClosed
-	}
-	s.listeners = append(s.listeners, l)
-	s.mu.Unlock()
-	err := s.server.Serve(l)
-	s.mu.Lock()
-	closing := s.closing
-	s.mu.Unlock()
-	if closing {
-		// Shutdown closed l itself, before it called http.Server.Shutdown.
-		return http.ErrServerClosed
-	}
-	return err
+	return s.server.Serve(l)
 }
 
-// onceCloseListener lets Shutdown close a listener that http.Server.Shutdown
-// closes again: the second Close must not be reported as an error.
-type onceCloseListener struct {
-	net.Listener
-	once sync.Once
-	err  error
-}
-
-func (l *onceCloseListener) Close() error {
-	l.once.Do(func() { l.err = l.Listener.Close() })
-	return l.err
-}
-
-// Shutdown stops the server as lesson 04's does, without losing a message
+// Shutdown stops the server in lesson 04's order, without losing a message
 // it acknowledged:
 //
-//  1. stop accepting: the listeners close;
-//  2. Chat.Drain: new messages are refused with "server is shutting
+//  1. Chat.Drain: new messages are refused with "server is shutting
 //     down"; the saves in flight finish and are acknowledged;
-//  3. close every socket with reason "server shutting down"; their
+//  2. close every socket with reason "server shutting down"; their
 //     expiry timers stop as they disconnect;
-//  4. http.Server.Shutdown: idle connections close, running requests (a
-//     login, a logout) are waited for, or ctx;
-//  5. close the store, and with it the database of the users and
+//  3. http.Server.Shutdown: the listeners close, then the idle
+//     connections, and running requests (a login, a logout) are waited
+//     for, or ctx. The listeners stay open until here so that a
+//     long-polling client can still fetch what the first two steps sent it;
+//  4. close the store, and with it the database of the users and
 //     revocations.
 //
 // A user, a message or a logout that was answered is in the database when
@@ -232,15 +199,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	var errs []error
-	s.mu.Lock()
-	s.closing = true
-	listeners := s.listeners
-	s.mu.Unlock()
-	for _, l := range listeners {
-		if err := l.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("closing the listener: %w", err))
-		}
-	}
 	if err := s.chat.Drain(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("draining the chat: %w", err))
 	}
