@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/websocket-workbook/workbook/internal/browser"
 	"github.com/websocket-workbook/workbook/internal/exercise"
 	"github.com/websocket-workbook/workbook/internal/peer"
 )
@@ -25,21 +26,10 @@ const ttBrowserTimeout = 25 * time.Second
 // npm client, gets through the origin check and the Engine.
 func TestChromiumChat(t *testing.T) {
 	exercise.Start(t, "4.8")
-	chrome := peer.Chromium(t)
+	peer.Chromium(t) // skip (or, in CI, fail) before starting anything
 	_, hs := ttStartServer(t, Config{})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), ttBrowserTimeout)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	ana, cancelAna := chromedp.NewContext(allocCtx) // the first tab starts the browser
-	defer cancelAna()
+	ana := browser.Start(t, ttBrowserTimeout)  // the first tab starts the browser
 	bob, cancelBob := chromedp.NewContext(ana) // a second tab in the same browser
 	defer cancelBob()
 
