@@ -24,6 +24,14 @@ func TestCanonMatchesTheLessons(t *testing.T) {
 			canon := testFiles(t, FS, l.Dir)
 			require.NotEmpty(t, canon, "internal/canon/testdata/%s has no test files.\nfix: %s", l.Dir, fix(l))
 			for _, dir := range []string{l.Dir, l.SolutionDir()} {
+				// A handout leaves out solutions/ and the lessons not yet
+				// due (docs/instructors.md): the copies that are here must
+				// agree, and `workbook verify`, which needs every solution,
+				// checks the full book.
+				if !isDir("../../" + dir) {
+					t.Logf("%s is not in this checkout (a handout leaves it out): not compared", dir)
+					continue
+				}
 				other := testFiles(t, os.DirFS("../.."), dir)
 				// A solution may hold more than the lesson (a demo command
 				// with its own tests): only the learner's packages count.

@@ -68,18 +68,13 @@ type NodeServer struct {
 // StartNodeServer returns nil, nil. Close the server when done.
 func StartNodeServer(t peer.TB) (*NodeServer, error) {
 	t.Helper()
-	node := peer.Node(t)
+	node := peer.NodePackages(t, "socket.io")
 	if node == "" {
 		return nil, nil
 	}
 	root, err := peer.ModuleRoot()
 	if err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "socket.io", "package.json")); err != nil {
-		peer.Missing(t, "the npm package socket.io (in "+filepath.Join(root, "node_modules")+")",
-			"run `npm ci` at the module root ("+root+")")
-		return nil, nil
 	}
 	dir, err := os.MkdirTemp("", "loadgen-node-")
 	if err != nil {

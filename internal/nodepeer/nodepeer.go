@@ -106,28 +106,6 @@ func wireArgs(args []any) []any {
 	return out
 }
 
-// npmInstall is what a missing package's message tells the reader to do.
-func npmInstall(root string) string {
-	return fmt.Sprintf("run `npm ci` at the module root (%s)", root)
-}
-
-// requirements returns the node binary, after checking that the npm package
-// pkg is installed under root/node_modules. When either is missing it skips
-// or fails t as peer.Missing does, and returns ok false (for a TB whose
-// Skipf and Fatalf return).
-func requirements(t peer.TB, root, pkg string) (node string, ok bool) {
-	t.Helper()
-	node = peer.Node(t)
-	if node == "" {
-		return "", false
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", pkg, "package.json")); err != nil {
-		peer.Missing(t, fmt.Sprintf("the npm package %s (in %s)", pkg, filepath.Join(root, "node_modules")), npmInstall(root))
-		return "", false
-	}
-	return node, true
-}
-
 // A proc is one Node process running one of the scripts, with its pipes.
 type proc struct {
 	t      testing.TB
@@ -158,8 +136,8 @@ func startNode(t testing.TB, script, pkg string, line func(*proc, []byte), args 
 		t.Fatalf("nodepeer: finding the module root (where package.json and node_modules are): %v", err)
 		return nil, false
 	}
-	node, ok := requirements(t, root, pkg)
-	if !ok {
+	node := peer.NodePackages(t, pkg)
+	if node == "" {
 		return nil, false
 	}
 	dir := t.TempDir()

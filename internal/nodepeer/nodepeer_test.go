@@ -334,6 +334,13 @@ func withFakeNode(t *testing.T) {
 	t.Setenv("PATH", dir)
 }
 
+// requirements checks what a harness checks before it starts Node, with the
+// packages looked for under root.
+func requirements(t peer.TB, root, pkg string) (node string, ok bool) {
+	node = peer.NodePackagesIn(t, root, pkg)
+	return node, node != ""
+}
+
 func TestMissingNodeSkipsOutsideCI(t *testing.T) {
 	withoutNode(t)
 	t.Setenv("CI", "")
@@ -367,7 +374,7 @@ func TestMissingPackagesSkipOutsideCIAndFailInCI(t *testing.T) {
 			_, ok := requirements(&r, root, "socket.io-client")
 			assert.False(t, ok)
 			msg := want(r)
-			assert.Contains(t, msg, "the npm package socket.io-client")
+			assert.Contains(t, msg, "the npm package(s) socket.io-client")
 			assert.Contains(t, msg, "run `npm ci` at the module root ("+root+")")
 		})
 	}

@@ -14,8 +14,15 @@
 //
 // A test asks for its peer at the top:
 //
-//	node := peer.Node(t)         // path of the node binary
-//	chrome := peer.Chromium(t)   // path of a Chromium or Chrome binary
+//	node := peer.NodePackages(t, "socket.io-client") // node, with the npm packages installed
+//	chrome := peer.Chromium(t)                       // path of a Chromium or Chrome binary
+//
+// "At the top" matters. A test that starts a server, registers a leak check
+// or opens a database before it finds its peer missing leaves those behind
+// when it skips, and the leak check turns the skip into a failure. So a test
+// names every peer it needs first, in one call per peer, before it starts
+// anything; the harnesses (nodepeer, loadgen, browser) check again when they
+// start their process, which costs a stat.
 package peer
 
 import (
@@ -23,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // InCI reports whether the tests run in CI, where a missing peer is a
@@ -58,6 +66,48 @@ func Missing(t TB, what, install string) {
 func Node(t TB) string {
 	t.Helper()
 	return find(t, "Node.js", "install Node.js 20 or later (https://nodejs.org, or your package manager), then run `npm ci` at the module root", "node")
+}
+
+// NodePackages returns the path of the node binary after checking that each
+// npm package in pkgs is installed in node_modules at the module root, where
+// `npm ci` puts them. When Node or a package is missing it skips or fails
+// the test as Missing does, naming every package that is missing, and
+// returns "".
+func NodePackages(t TB, pkgs ...string) string {
+	t.Helper()
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatalf("peer: finding the module root (where package.json and node_modules are): %v", err)
+		return ""
+	}
+	return NodePackagesIn(t, root, pkgs...)
+}
+
+// NodePackagesIn is NodePackages with the packages looked for in
+// root/node_modules.
+func NodePackagesIn(t TB, root string, pkgs ...string) string {
+	t.Helper()
+	node := Node(t)
+	if node == "" {
+		return ""
+	}
+	if missing := missingPackages(root, pkgs); len(missing) > 0 {
+		Missing(t, fmt.Sprintf("the npm package(s) %s (in %s)", strings.Join(missing, ", "), filepath.Join(root, "node_modules")),
+			fmt.Sprintf("run `npm ci` at the module root (%s)", root))
+		return ""
+	}
+	return node
+}
+
+// missingPackages returns those of pkgs that root/node_modules lacks.
+func missingPackages(root string, pkgs []string) []string {
+	var missing []string
+	for _, pkg := range pkgs {
+		if _, err := os.Stat(filepath.Join(root, "node_modules", pkg, "package.json")); err != nil {
+			missing = append(missing, pkg)
+		}
+	}
+	return missing
 }
 
 // Chromium returns the path of a Chromium or Chrome binary, or skips or

@@ -28,6 +28,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/websocket-workbook/workbook/internal/nodepeer"
+	"github.com/websocket-workbook/workbook/internal/peer"
 )
 
 // ttTimeout bounds every wait, so that a broken implementation fails a test
@@ -37,9 +38,15 @@ const ttTimeout = 10 * time.Second
 
 // ttNoLeaks checks, once the test and all its cleanups are done (servers
 // shut down, clients gone), that every goroutine the test started has ended.
-// Call it first, so that its cleanup runs last.
-func ttNoLeaks(t *testing.T) {
+// Call it first, so that its cleanup runs last. npm names the npm packages
+// the test drives through Node: they are checked before anything else, so
+// that a test whose peer is missing skips (or fails, with CI=true) before it
+// has started a server it would leave behind.
+func ttNoLeaks(t *testing.T, npm ...string) {
 	t.Helper()
+	if len(npm) > 0 && peer.NodePackages(t, npm...) == "" {
+		return
+	}
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 }

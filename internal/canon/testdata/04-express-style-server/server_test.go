@@ -161,7 +161,7 @@ func ttDrainUntilDisconnect(t *testing.T, c *nodepeer.SIOClient, who string) ttS
 // http.ErrServerClosed, and no goroutine may be left behind.
 func TestServerGracefulShutdown(t *testing.T) {
 	exercise.Start(t, "4.8")
-	ttNoLeaks(t)
+	ttNoLeaks(t, "socket.io-client")
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s, err := New(Config{DB: path, Logger: ttLogger()})
 	require.NoError(t, err, "New with a database file")

@@ -161,7 +161,7 @@ func TestServerRoutes(t *testing.T) {
 // refused — which is why the key must not change between restarts.
 func TestServerRestartKeepsUsersMessagesAndLogouts(t *testing.T) {
 	exercise.Start(t, "5.5")
-	ltNoLeaks(t)
+	ltNoLeaks(t, "socket.io-client")
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s, err := New(Config{DB: path, Key: ltKey, BcryptCost: bcrypt.MinCost, Logger: ltLogger()})
 	require.NoError(t, err, "New with a database file")
