@@ -85,7 +85,7 @@ func run(args []string) int {
 	}
 	if cmd != "verify" {
 		// A handout may hold only the lessons handed out so far.
-		w.Book = runner.HandedOut(root, w.Book)
+		w.Book, w.NotHandedOut = runner.HandedOut(root, w.Book)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

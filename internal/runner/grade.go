@@ -302,6 +302,7 @@ func (w *Workbook) printGrade(g *Grade, lessons []catalog.Lesson, submission str
 	fmt.Fprintf(tw, "TOTAL\t\t%d/%d\t\t\n", g.Score, g.Max)
 	tw.Flush()
 	w.printf("\n%s\n", s.bold(fmt.Sprintf("Score: %d of %d points.", g.Score, g.Max)))
+	w.printNotHandedOut()
 }
 
 // oneLine cuts s to its first line and at most n runes.

@@ -53,6 +53,7 @@ func (w *Workbook) printStatus(reports []*LessonReport) {
 	}
 	w.printf("\n%s %s %s, %d of %d exercises done\n",
 		s.bold(pad("Overall", width)), s.bar(earned, total), points(earned, total), done, exercises)
+	w.printNotHandedOut()
 
 	next := firstNotDone(reports)
 	if next == nil {
@@ -105,3 +106,21 @@ func firstNotDone(reports []*LessonReport) *ExerciseReport {
 
 // points is "10/20 pts".
 func points(got, of int) string { return fmt.Sprintf("%3d/%d pts", got, of) }
+
+// printNotHandedOut lists the lessons this checkout leaves out, so that a
+// learner with a handout sees the whole book and knows why part of it is
+// missing from the totals.
+func (w *Workbook) printNotHandedOut() {
+	if len(w.NotHandedOut) == 0 {
+		return
+	}
+	pts, n := 0, 0
+	for _, l := range w.NotHandedOut {
+		pts += l.Points()
+		n += len(l.Exercises)
+	}
+	w.printf("\nNot handed out yet (not in this checkout, not in the total: %d exercises, %d pts):\n", n, pts)
+	for _, l := range w.NotHandedOut {
+		w.printf("  %s  %s  (%d exercises, %d pts)\n", l.Dir, l.Title, len(l.Exercises), l.Points())
+	}
+}

@@ -33,6 +33,11 @@ type Workbook struct {
 	// that fixes a canonical copy that fell out of date.
 	CanonDir string
 
+	// NotHandedOut are the catalogue's lessons that this checkout leaves out
+	// (a handout, see HandedOut). The learner's commands list them apart,
+	// with their points, and do not count them in the totals.
+	NotHandedOut catalog.Book
+
 	// Out receives everything the commands print.
 	Out io.Writer
 
@@ -49,14 +54,15 @@ type Workbook struct {
 // handout may leave out the lessons that are not yet due (docs/instructors.md);
 // the learner's commands then work on the lessons that are there. verify
 // does not use it: a maintainer's checkout has every lesson.
-func HandedOut(root string, b catalog.Book) catalog.Book {
-	var out catalog.Book
+func HandedOut(root string, b catalog.Book) (here, left catalog.Book) {
 	for _, l := range b {
 		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(l.Dir))); err == nil && fi.IsDir() {
-			out = append(out, l)
+			here = append(here, l)
+		} else {
+			left = append(left, l)
 		}
 	}
-	return out
+	return here, left
 }
 
 // ModulePath is the module the workbook's go.mod declares.
