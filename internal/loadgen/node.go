@@ -68,13 +68,13 @@ type NodeServer struct {
 // StartNodeServer returns nil, nil. Close the server when done.
 func StartNodeServer(t peer.TB) (*NodeServer, error) {
 	t.Helper()
-	node := peer.NodePackages(t, "socket.io")
-	if node == "" {
-		return nil, nil
-	}
 	root, err := peer.ModuleRoot()
 	if err != nil {
 		return nil, err
+	}
+	node := peer.NodePackagesIn(t, root, "socket.io")
+	if node == "" {
+		return nil, nil
 	}
 	dir, err := os.MkdirTemp("", "loadgen-node-")
 	if err != nil {

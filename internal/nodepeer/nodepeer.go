@@ -136,7 +136,7 @@ func startNode(t testing.TB, script, pkg string, line func(*proc, []byte), args 
 		t.Fatalf("nodepeer: finding the module root (where package.json and node_modules are): %v", err)
 		return nil, false
 	}
-	node := peer.NodePackages(t, pkg)
+	node := peer.NodePackagesIn(t, root, pkg)
 	if node == "" {
 		return nil, false
 	}
