@@ -19,7 +19,10 @@ func skipDir(name string) bool {
 }
 
 // copyTree copies the directory src to dst (which may exist), leaving out the
-// directories skipDir names. Symbolic links are copied as links.
+// directories skipDir names, and links by those names too (a handout often
+// links node_modules in rather than installing it). Other symbolic links are
+// copied as links; a relative one is made absolute, so that it still points
+// where it did from the copy's new place.
 func copyTree(dst, src string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -30,16 +33,24 @@ func copyTree(dst, src string) error {
 			return err
 		}
 		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			if p != src && skipDir(d.Name()) {
+		if p != src && skipDir(d.Name()) {
+			if d.IsDir() {
 				return filepath.SkipDir
 			}
+			return nil
+		}
+		switch {
+		case d.IsDir():
 			return os.MkdirAll(target, 0o755)
 		case d.Type()&fs.ModeSymlink != 0:
 			link, err := os.Readlink(p)
 			if err != nil {
 				return err
+			}
+			if !filepath.IsAbs(link) {
+				if link, err = filepath.Abs(filepath.Join(filepath.Dir(p), link)); err != nil {
+					return err
+				}
 			}
 			return os.Symlink(link, target)
 		case d.Type().IsRegular():
