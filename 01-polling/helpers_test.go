@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -84,6 +85,31 @@ func testView(ms []Message) []testMsg {
 	return out
 }
 
+// testSameMessages checks that got holds the messages of want, in order,
+// and says what differs in words rather than as two long structs: the IDs
+// first (an off-by-one at the cursor shows as two short lists of numbers),
+// then, for the first message that differs, the field and both values. It
+// reports whether they are the same.
+func testSameMessages(t *testing.T, want, got []Message, format string, args ...any) bool {
+	t.Helper()
+	what := fmt.Sprintf(format, args...)
+	if !assert.Equal(t, testIDs(want), testIDs(got), "%s: the IDs of the messages, in order", what) {
+		return false
+	}
+	wv, gv := testView(want), testView(got)
+	for i := range wv {
+		w, g := wv[i], gv[i]
+		for _, f := range []struct{ name, want, got string }{
+			{"Author", w.Author, g.Author}, {"Text", w.Text, g.Text}, {"Time", w.Time, g.Time},
+		} {
+			if f.want != f.got {
+				return assert.Fail(t, fmt.Sprintf("%s: message %d has %s %q, want %q", what, w.ID, f.name, f.got, f.want))
+			}
+		}
+	}
+	return true
+}
+
 // testIDs lists the IDs of ms, in order.
 func testIDs(ms []Message) []int64 {
 	out := make([]int64, 0, len(ms))
@@ -108,7 +134,9 @@ func testRequireLog(t *testing.T, log *Log, want []Message, why string) {
 	t.Helper()
 	got, err := log.Since(0, MaxBatch)
 	require.NoError(t, err, "Since(0, MaxBatch)")
-	require.Equal(t, testView(want), testView(got), "the log changed: %s", why)
+	if !testSameMessages(t, want, got, "the log changed: %s", why) {
+		t.FailNow()
+	}
 }
 
 // testReceive waits up to within for a value from ch, and fails the test with

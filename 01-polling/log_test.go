@@ -60,7 +60,11 @@ func TestSinceReturnsTheMessagesAfterTheCursorOldestFirst(t *testing.T) {
 	} {
 		got, err := log.Since(c.cursor, c.limit)
 		require.NoError(t, err, "Since(%d, %d)", c.cursor, c.limit)
-		assert.Equal(t, testView(c.want), testView(got), "Since(%d, %d) on a log of 10 messages", c.cursor, c.limit)
+		if c.cursor > 0 && len(got) > 0 && got[0].ID == c.cursor {
+			assert.Failf(t, "Since returned the message at the cursor", "Since(%d, %d) began with message %d: the cursor is the last ID the client has already seen, so Since starts after it", c.cursor, c.limit, c.cursor)
+			continue
+		}
+		testSameMessages(t, c.want, got, "Since(%d, %d) on a log of 10 messages", c.cursor, c.limit)
 	}
 }
 
@@ -261,11 +265,11 @@ func TestWaitReturnsAtOnceWhenThereIsNews(t *testing.T) {
 
 	got, err := log.Wait(ctx, 1, 0)
 	require.NoError(t, err, "Wait(ctx, 1, 0) on a log of 3 messages must return messages 2 and 3 at once, without waiting for a new one")
-	assert.Equal(t, testView(all[1:]), testView(got), "Wait(ctx, 1, 0) on a log of 3 messages")
+	testSameMessages(t, all[1:], got, "Wait(ctx, 1, 0) on a log of 3 messages")
 
 	got, err = log.Wait(ctx, 0, 2)
 	require.NoError(t, err, "Wait(ctx, 0, 2)")
-	assert.Equal(t, testView(all[:2]), testView(got), "Wait(ctx, 0, 2) respects the limit, as Since does")
+	testSameMessages(t, all[:2], got, "Wait(ctx, 0, 2) respects the limit, as Since does")
 }
 
 func TestWaitReturnsAsSoonAsAMessageIsAppended(t *testing.T) {
@@ -283,7 +287,7 @@ func TestWaitReturnsAsSoonAsAMessageIsAppended(t *testing.T) {
 	require.NoError(t, err, "Append")
 	r := testReceive(t, done, testWakeUpWithin, "Wait(ctx, 2, 0) did not return after the Append that should wake it")
 	require.NoError(t, r.Err, "Wait(ctx, 2, 0)")
-	assert.Equal(t, testView([]Message{m}), testView(r.Msgs), "Wait(ctx, 2, 0) returns the new message")
+	testSameMessages(t, []Message{m}, r.Msgs, "Wait(ctx, 2, 0) returns the new message")
 }
 
 func TestOneAppendWakesEveryWaiter(t *testing.T) {
@@ -313,7 +317,9 @@ func TestOneAppendWakesEveryWaiter(t *testing.T) {
 		select {
 		case r := <-results:
 			require.NoError(t, r.Err, "Wait(ctx, 2, 0)")
-			require.Equal(t, testView([]Message{m}), testView(r.Msgs), "every waiter gets the new message")
+			if !testSameMessages(t, []Message{m}, r.Msgs, "every waiter gets the new message") {
+				t.FailNow()
+			}
 		case <-first:
 			require.FailNowf(t, "no waiter woke up",
 				"none of %d waiting goroutines returned within %v of an Append", waiters, testWakeUpWithin)
@@ -345,7 +351,7 @@ func TestWaitKeepsWaitingUntilSomethingIsAfterItsCursor(t *testing.T) {
 	require.NoError(t, err, "Append")
 	r := testReceive(t, done, testWakeUpWithin, "Wait(ctx, 5, 0) did not return after message 6 was appended")
 	require.NoError(t, r.Err, "Wait(ctx, 5, 0)")
-	assert.Equal(t, testView([]Message{m}), testView(r.Msgs), "Wait(ctx, 5, 0) returns message 6")
+	testSameMessages(t, []Message{m}, r.Msgs, "Wait(ctx, 5, 0) returns message 6")
 }
 
 func TestWaitNeverMissesAnAppendThatRacesWithIt(t *testing.T) {
@@ -478,5 +484,5 @@ func TestAbandonedWaitsLeaveNothingBehind(t *testing.T) {
 	require.NoError(t, err, "Append")
 	r := testReceive(t, done, testWakeUpWithin, "after 20,000 abandoned Waits, a new Wait did not return after an Append")
 	require.NoError(t, r.Err, "Wait(ctx, 1, 0)")
-	assert.Equal(t, testView([]Message{m}), testView(r.Msgs), "Wait(ctx, 1, 0) returns the new message")
+	testSameMessages(t, []Message{m}, r.Msgs, "Wait(ctx, 1, 0) returns the new message")
 }

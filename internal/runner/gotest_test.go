@@ -109,3 +109,48 @@ func TestMeaningfulFoldsTestifyReports(t *testing.T) {
 		"server_test.go:40: plain t.Errorf",
 	}, meaningful("/root", "TestPost", out))
 }
+
+// A failed Equal of two long values used to be cut after ten lines, often
+// inside the expected value, so the learner never saw what they returned.
+// Both sides must show, shortened, and the diff only where it differs.
+func TestMeaningfulKeepsBothSidesOfALongDiff(t *testing.T) {
+	long := func(first string) string {
+		return "[]polling.Message{polling.Message{ID:" + first + ", Author:\"tester\", Text:\"message\", At:time.Date(2026, time.December, 7, 0, 0, 0, 0, time.UTC)}" +
+			strings.Repeat(", polling.Message{ID:9, Author:\"tester\", Text:\"message\"}", 20) + "}"
+	}
+	out := []string{
+		"=== RUN   TestSince",
+		"    log_test.go:50: ",
+		"        \tError Trace:\t/work/main/01-polling/log_test.go:50",
+		"        \tError:      \tNot equal: ",
+		"        \t            \texpected: " + long("2"),
+		"        \t            \tactual  : " + long("1"),
+		"        \t            \t",
+		"        \t            \tDiff:",
+		"        \t            \t--- Expected",
+		"        \t            \t+++ Actual",
+		"        \t            \t@@ -1,12 +1,12 @@",
+	}
+	for i := 0; i < 12; i++ {
+		out = append(out, "        \t            \t  (polling.Message) {")
+	}
+	out = append(out,
+		"        \t            \t-  ID: (int64) 2,",
+		"        \t            \t+  ID: (int64) 1,",
+		"        \t            \t   Author: (string) \"tester\",",
+		"        \tTest:       \tTestSince",
+		"        \tMessages:   \tSince(1) must start after the cursor",
+		"--- FAIL: TestSince (0.00s)",
+	)
+	got := meaningful("/root", "TestSince", out)
+	require.LessOrEqual(t, len(got), maxDetail)
+	joined := strings.Join(got, "\n")
+	assert.Contains(t, joined, "log_test.go:50: Since(1) must start after the cursor")
+	assert.Contains(t, joined, "expected: []polling.Message{polling.Message{ID:2")
+	assert.Contains(t, joined, "actual  : []polling.Message{polling.Message{ID:1")
+	assert.Contains(t, joined, "-  ID: (int64) 2,")
+	assert.Contains(t, joined, "+  ID: (int64) 1,")
+	for _, l := range got {
+		assert.LessOrEqual(t, len([]rune(strings.TrimSpace(l))), maxValue+3, "a line the runner shows must be shortened: %q", l)
+	}
+}

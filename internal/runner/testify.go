@@ -60,7 +60,7 @@ func foldTestify(output []string) []string {
 		} else {
 			out = append(out, output[i])
 		}
-		for _, l := range rest {
+		for _, l := range compactNotEqual(rest) {
 			if l != "" {
 				out = append(out, indent+"    "+l)
 			}
@@ -68,4 +68,51 @@ func foldTestify(output []string) []string {
 		i = j - 1
 	}
 	return out
+}
+
+// maxValue is how many characters of an expected or actual value, or of a
+// line of a diff, the runner shows.
+const maxValue = 160
+
+// compactNotEqual shortens the report of a failed assert.Equal so that both
+// sides always fit in what the runner shows: the expected and the actual
+// value on one line each, cut in the middle when long, then the lines the
+// diff says differ (not its headers or its context), at most three of each
+// side. Other reports come back unchanged.
+func compactNotEqual(lines []string) []string {
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "Not equal:") {
+		return lines
+	}
+	out := []string{"Not equal:"}
+	var removed, added []string
+	inDiff := false
+	for _, l := range lines[1:] {
+		switch {
+		case strings.HasPrefix(l, "expected:"), strings.HasPrefix(l, "actual  :"), strings.HasPrefix(l, "actual:"):
+			out = append(out, shorten(l, maxValue))
+		case l == "Diff:":
+			inDiff = true
+		case !inDiff, strings.HasPrefix(l, "--- "), strings.HasPrefix(l, "+++ "), strings.HasPrefix(l, "@@"):
+		case strings.HasPrefix(l, "-") && len(removed) < 3:
+			removed = append(removed, shorten(l, maxValue))
+		case strings.HasPrefix(l, "+") && len(added) < 3:
+			added = append(added, shorten(l, maxValue))
+		}
+	}
+	if len(removed)+len(added) > 0 {
+		out = append(out, "differs (- expected, + actual):")
+		out = append(out, removed...)
+		out = append(out, added...)
+	}
+	return out
+}
+
+// shorten cuts s to about n characters, keeping its start and its end.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	head, tail := n*2/3, n/3
+	return string(r[:head]) + " … " + string(r[len(r)-tail:])
 }
