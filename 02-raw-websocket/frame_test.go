@@ -178,6 +178,12 @@ func TestReadHeaderDecodesEveryField(t *testing.T) {
 		{[]byte{0x8F, 0x7D}, Header{Fin: true, Opcode: 0xF, Length: 125}},
 		{[]byte{0x88, 0x82, 0xde, 0xad, 0xbe, 0xef}, Header{Fin: true, Opcode: OpClose, Masked: true, Key: [4]byte{0xde, 0xad, 0xbe, 0xef}, Length: 2}},
 		{[]byte{0x02, 0xFE, 0x01, 0x00, 9, 8, 7, 6}, Header{Opcode: OpBinary, Masked: true, Key: [4]byte{9, 8, 7, 6}, Length: 256}},
+		// The edges of each encoding: 125 is the last 7-bit length, 126 and
+		// 65535 the first and last in 16 bits, 65536 the first in 64 bits.
+		{[]byte{0x82, 0x7D}, Header{Fin: true, Opcode: OpBinary, Length: 125}},
+		{[]byte{0x82, 0x7E, 0x00, 0x7E}, Header{Fin: true, Opcode: OpBinary, Length: 126}},
+		{[]byte{0x82, 0x7E, 0xFF, 0xFF}, Header{Fin: true, Opcode: OpBinary, Length: 65535}},
+		{[]byte{0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0}, Header{Fin: true, Opcode: OpBinary, Length: 65536}},
 		{[]byte{0x82, 0x7F, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, Header{Fin: true, Opcode: OpBinary, Length: 1<<63 - 1}},
 	} {
 		h, err := ReadHeader(bufio.NewReader(bytes.NewReader(tc.wire)))

@@ -45,6 +45,9 @@ Commands:
 	                       grade against the canonical tests, each exercise alone
 	verify                 check that catalogue, stubs, tests, solutions and texts
 	                       agree (for maintainers and CI)
+	verify --mistakes [LESSON]
+	                       check only that the tests catch every mistake kept in
+	                       solutions/LESSON/mistakes (see docs/instructors.md)
 	help                   show this text
 
 Output has colors when it goes to a terminal and NO_COLOR is not set.
@@ -138,8 +141,16 @@ func run(args []string) int {
 		return 0
 
 	case "verify":
-		if err := parse(fs, args, 0, 0, "verify"); err != nil {
+		mistakes := fs.Bool("mistakes", false, "check only that the tests catch the mistakes kept with the solutions")
+		if err := parse(fs, args, 0, 1, "verify [--mistakes [LESSON]]"); err != nil {
 			return usageError(err)
+		}
+		if *mistakes {
+			ok, err := w.VerifyMistakes(ctx, fs.Arg(0))
+			return exit(failed(ok), err)
+		}
+		if fs.NArg() > 0 {
+			return usageError(fmt.Errorf("verify checks the whole book; only --mistakes takes a lesson"))
 		}
 		ok, err := w.Verify(ctx)
 		return exit(failed(ok), err)

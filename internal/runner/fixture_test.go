@@ -94,6 +94,13 @@ func (f *fixture) output() string {
 	return s
 }
 
+// write creates (or replaces) a file of the fixture, relative to its root.
+func (f *fixture) write(t *testing.T, rel, text string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(f.path(rel)), 0o755))
+	require.NoError(t, os.WriteFile(f.path(rel), []byte(text), 0o644))
+}
+
 // edit rewrites a file of the fixture, relative to its root.
 func (f *fixture) edit(t *testing.T, rel string, change func(string) string) {
 	t.Helper()

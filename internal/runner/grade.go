@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -47,6 +48,7 @@ type ExerciseGrade struct {
 type Grade struct {
 	Exercises  []*ExerciseGrade
 	Score, Max int
+	Race       bool // the tests ran under the race detector
 }
 
 // Lesson returns the grades of one lesson's exercises.
@@ -68,6 +70,11 @@ func (g *Grade) Lesson(dir string) []*ExerciseGrade {
 // their own, in strict mode: a panic costs only the exercise it happens in,
 // a compile error only its lesson. An exercise earns its points when every
 // one of its tests ran and passed.
+//
+// Where the machine has the race detector, the tests run under it: a data
+// race (a log read without its lock, a frame written without the write
+// lock) is a real mistake that a plain run rarely sees, and a grade should
+// not depend on luck.
 //
 // The error is for grading that could not be done; a learner who scores
 // nothing is a successful grading.
@@ -110,9 +117,9 @@ func (w *Workbook) Grade(ctx context.Context, opts GradeOptions) (*Grade, error)
 	}
 	graded := &Workbook{Root: ws, Book: w.Book, Out: w.Out, Env: append(w.environ(), "GOWORK=off")}
 
-	g := &Grade{}
+	g := &Grade{Race: graded.raceDetector(ctx)}
 	for _, l := range lessons {
-		grades, err := graded.gradeLesson(ctx, l, submission, w.Canon, opts.Timeout)
+		grades, err := graded.gradeLesson(ctx, l, submission, w.Canon, opts.Timeout, g.Race)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +148,7 @@ func (w *Workbook) Grade(ctx context.Context, opts GradeOptions) (*Grade, error)
 
 // gradeLesson installs the submission's lesson with the canonical tests in
 // the workspace w.Root and grades each exercise.
-func (w *Workbook) gradeLesson(ctx context.Context, l catalog.Lesson, submission string, canon fs.FS, timeout time.Duration) ([]*ExerciseGrade, error) {
+func (w *Workbook) gradeLesson(ctx context.Context, l catalog.Lesson, submission string, canon fs.FS, timeout time.Duration, race bool) ([]*ExerciseGrade, error) {
 	grades := make([]*ExerciseGrade, len(l.Exercises))
 	for i, e := range l.Exercises {
 		grades[i] = &ExerciseGrade{Lesson: l, Exercise: e, Status: GradeFailed}
@@ -176,7 +183,11 @@ func (w *Workbook) gradeLesson(ctx context.Context, l catalog.Lesson, submission
 			continue
 		}
 		begin := time.Now()
-		args := append([]string{"-count=1", "-timeout", timeout.String(), "-run", runPattern(own)}, packagePatterns(own)...)
+		args := []string{"-count=1", "-timeout", timeout.String(), "-run", runPattern(own)}
+		if race {
+			args = append(args, "-race")
+		}
+		args = append(args, packagePatterns(own)...)
 		run, err := w.goTest(ctx, w.Root, []string{exercise.StrictEnv + "=1"}, args...)
 		if err != nil {
 			return nil, fmt.Errorf("grading %s: %w", g.Exercise.ID, err)
@@ -286,7 +297,11 @@ func (w *Workbook) printGrade(g *Grade, lessons []catalog.Lesson, submission str
 	if submission != w.Root {
 		what = submission
 	}
-	w.printf("Grading %s against the canonical tests (strict mode, each exercise on its own).\n\n", what)
+	how := "strict mode, each exercise on its own"
+	if g.Race {
+		how += ", under the race detector"
+	}
+	w.printf("Grading %s against the canonical tests (%s).\n\n", what, how)
 	tw := tabwriter.NewWriter(w.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "EXERCISE\tTITLE\tSCORE\tSTATUS\tREASON")
 	for _, l := range lessons {
@@ -313,4 +328,23 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// raceDetector reports whether go test -race works here: the race detector
+// needs a supported platform and, on most, cgo with a C compiler. It finds
+// out by building a program of two lines with it, in a scratch module.
+func (w *Workbook) raceDetector(ctx context.Context) bool {
+	dir, err := os.MkdirTemp("", "workbook-race-")
+	if err != nil {
+		return false
+	}
+	defer os.RemoveAll(dir)
+	if os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module raceprobe\n\ngo 1.21\n"), 0o644) != nil ||
+		os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644) != nil {
+		return false
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-race", "-o", filepath.Join(dir, "probe"), ".")
+	cmd.Dir = dir
+	cmd.Env = append(w.environ(), "GOWORK=off", "GOFLAGS=")
+	return cmd.Run() == nil
 }

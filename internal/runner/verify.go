@@ -25,6 +25,8 @@ import (
 //   - every test of every exercise FAILS, in strict mode, against the
 //     untouched stubs (a test that passes there cannot tell a stub from a
 //     solution);
+//   - every mistake kept with a solution (see Mistake) makes at least one
+//     test of its exercise fail;
 //   - every test of the solutions passes, in strict mode, under the race
 //     detector.
 //
@@ -106,7 +108,10 @@ func (w *Workbook) verifyLesson(ctx context.Context, c *checklist, l catalog.Les
 	}
 	w.verifyTestMapping(c, l, tests)
 	w.verifyText(c, l)
-	return w.verifyStubsFail(ctx, c, l, tests)
+	if err := w.verifyStubsFail(ctx, c, l, tests); err != nil {
+		return err
+	}
+	return w.verifyMistakes(ctx, c, l)
 }
 
 // verifyTestFiles checks that the lesson, its solution and the canon have

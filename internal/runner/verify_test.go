@@ -26,6 +26,7 @@ func TestVerifyPassesOnAConsistentBook(t *testing.T) {
 		"✓ text: lessons/01-alpha.md has a section with hints for every exercise",
 		"✓ 1.1 Adding numbers: all 2 of its tests fail against the stub",
 		"✓ 1.4 Indexing a slice: its test fails against the stub",
+		"✓ 1.3 Div checks the dividend for zero, not the divisor (wrong-operand): caught in a plain run by TestDiv",
 		"✓ go test -race -count=1 ./solutions/... (strict): all 7 tests pass",
 		"verify: every check passed.",
 	} {
@@ -66,11 +67,23 @@ func TestExtra(t *testing.T) { t.Log("graded by nothing") }
 		return s + "\nfunc unused() error { return exercise.TODO(\"2.1\") }\n"
 	})
 
+	// A kept mistake the tests let through, and one that no longer applies
+	// to the solution.
+	f.write(t, "solutions/01-alpha/mistakes/add-typo.txt", "exercise: 1.1\nmistake: Add ignores a when b is 100\nfile: alpha.go\n"+
+		"<<<<<<< solution\nfunc Add(a, b int) (int, error) { return a + b, nil }\n=======\n"+
+		"func Add(a, b int) (int, error) {\n\tif b == 100 {\n\t\treturn b, nil\n\t}\n\treturn a + b, nil\n}\n>>>>>>> mistake\n")
+	f.write(t, "solutions/01-alpha/mistakes/stale.txt", "exercise: 1.2\nmistake: Mul adds\nfile: alpha.go\n"+
+		"<<<<<<< solution\nreturn a * b, nil // not in the solution\n=======\nreturn a + b, nil\n>>>>>>> mistake\n")
+
 	ok, err := f.Verify(context.Background())
 	require.NoError(t, err)
 	assert.False(t, ok)
 	out := f.output()
 	for _, want := range []string{
+		// (e) kept mistakes
+		"✗ 1.1 Add ignores a when b is 100 (add-typo): not caught",
+		"every test of 1.1 passes with it in a plain run: the tests grade this mistake as right",
+		"✗ 1.2 Mul adds (stale): the mistake no longer applies to the solution",
 		// (c) a test that passes against the stub
 		"✗ 1.1 Adding numbers: not every test fails against the stub",
 		"TestAdd (01-alpha/alpha_test.go:9) passed against the stub: it cannot tell the stub from a solution",
@@ -94,6 +107,24 @@ func TestExtra(t *testing.T) { t.Log("graded by nothing") }
 	assert.Contains(t, out, "✗ go test -race -count=1 ./solutions/... (strict): not every test passes")
 	assert.Contains(t, out, "solutions/02-beta does not compile:")
 	assert.Regexp(t, `verify: \d+ gaps found\.`, out)
+}
+
+func TestParseMistakeRefusesWhatItCannotApply(t *testing.T) {
+	for text, want := range map[string]string{
+		"mistake: no exercise\nfile: a.go\n<<<<<<< solution\nx\n=======\ny\n>>>>>>> mistake\n": `"exercise:" and "mistake:" lines are required`,
+		"exercise: 1.1\nmistake: m\n":                                              "no edit",
+		"exercise: 1.1\nmistake: m\n<<<<<<< solution\n":                            `an edit before any "file:" line`,
+		"exercise: 1.1\nmistake: m\nfile: a.go\n<<<<<<< solution\nx\n=======\ny\n": "not closed",
+		"exercise: 1.1\ncolour: red\n":                                             `unknown key "colour"`,
+	} {
+		_, err := parseMistake("m", text)
+		if assert.Error(t, err, text) {
+			assert.Contains(t, err.Error(), want)
+		}
+	}
+	m, err := parseMistake("m", "# a comment\nexercise: 2.1\nmistake: m\nrace: yes\nfile: a.go\n<<<<<<< solution\n\tx\n=======\n>>>>>>> mistake\n")
+	require.NoError(t, err)
+	assert.Equal(t, Mistake{Name: "m", Exercise: "2.1", What: "m", Race: true, Edits: []Edit{{File: "a.go", From: "\tx\n", To: ""}}}, m)
 }
 
 func TestCopyCommand(t *testing.T) {

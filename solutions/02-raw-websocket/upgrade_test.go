@@ -298,6 +298,10 @@ func TestUpgradeAllowsOnlySameOriginByDefault(t *testing.T) {
 		{"http://evil.example", 403},
 		{"http://evil.example:" + strings.Split(host, ":")[1], 403},
 		{"null", 403},
+		// An origin whose address only begins with the server's is another
+		// origin: compare the whole host and port, not a prefix.
+		{"http://" + host + "0", 403},
+		{"http://" + host + ".evil.example", 403},
 	} {
 		c := dialHTTP(t, s)
 		resp, body := c.roundTrip("GET", requestBytes("GET", "/ws", "HTTP/1.1", clientHandshakeHeaders(host).with("Origin", tc.origin)))
@@ -331,6 +335,10 @@ func TestUpgradeAllowsListedOrigins(t *testing.T) {
 		{"http://localhost:5174", 403},
 		{"http://chat.example", 403},
 		{"https://evil.example", 403},
+		// Exactly the listed origins: not every origin that begins with one.
+		{"http://localhost:5173.evil.com", 403},
+		{"http://localhost:51730", 403},
+		{"https://chat.example.evil", 403},
 	} {
 		c := dialHTTP(t, s)
 		resp, body := c.roundTrip("GET", requestBytes("GET", "/ws", "HTTP/1.1", clientHandshakeHeaders(host).with("Origin", tc.origin)))

@@ -269,6 +269,36 @@ func gorillaSink(t *testing.T) (*testServer, <-chan testMessage) {
 	return s, got
 }
 
+// A ping sent while another goroutine writes a large message must take the
+// write lock too: it goes out before or after the message's frame, never
+// inside it, and the message arrives intact (Exercise 2.6, "One reader,
+// many writers"). A client masks through its write buffer a few KiB at a
+// time, so a ping that skips the lock lands in the middle of the frame.
+func TestPingsDuringALargeMessageLeaveItIntact(t *testing.T) {
+	exercise.Start(t, "2.6")
+	noLeaks(t)
+	s, got := gorillaSink(t)
+	c := dialT(t, &Dialer{}, s.wsURL("/"))
+	const rounds, size, pings = 5, 1 << 20, 50
+	for r := range rounds {
+		p := testBytes(size, r)
+		pinged := make(chan error, 1)
+		go func() {
+			for range pings {
+				if err := c.Ping([]byte("during the message")); err != nil {
+					pinged <- err
+					return
+				}
+			}
+			pinged <- nil
+		}()
+		require.NoError(t, c.WriteMessage(OpBinary, p), "WriteMessage of 1 MiB, round %d", r+1)
+		require.NoError(t, waitFor(t, pinged, "the pings to be sent"), "Ping while another goroutine writes a message")
+		m := waitFor(t, got, fmt.Sprintf("gorilla/websocket to read the 1 MiB message of round %d (a ping inside its frame garbles it)", r+1))
+		requireSameBytes(t, p, m.p, fmt.Sprintf("a 1 MiB message written while another goroutine pings (round %d)", r+1))
+	}
+}
+
 // dialT dials with a Dialer under ioTimeout and closes the Conn at the end.
 func dialT(t *testing.T, d *Dialer, url string) *Conn {
 	t.Helper()
@@ -374,7 +404,9 @@ func TestConcurrentWritersNeverInterleaveFrames(t *testing.T) {
 				} else {
 					err = c.WriteMessage(OpBinary, p)
 				}
-				if err == nil && i%25 == 0 {
+				// Pings go out between the messages of other writers: a
+				// control frame needs the write lock as much as a message.
+				if err == nil && i%4 == 0 {
 					err = c.Ping([]byte(fmt.Sprintf("writer %d ping %d", g, i)))
 				}
 				if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,6 +232,75 @@ func testBacksOff(t *testing.T, poll testPollFunc) {
 	})
 }
 
+// testBackoffResets makes a poller fail six times in a row, succeed once,
+// then fail again, and times the pause after that last failure: the count
+// of failures starts over after a success, so it is RetryDelay (10ms) and
+// not the seventh doubling (640ms) a poller that never resets would wait.
+func testBackoffResets(t *testing.T, poll testPollFunc) {
+	const success = 7 // the only request that gets a 200
+	var n atomic.Int64
+	counter := testCount(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == success {
+			testWriteJSON(w, http.StatusOK, Batch{Messages: []Message{}, Cursor: 0})
+			return
+		}
+		testWriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "down, for the test"})
+	}))
+	p := testPollerFor(t, testServe(t, counter).URL)
+	p.RetryDelay, p.MaxRetryDelay = 10*time.Millisecond, 10*time.Second
+	run := testStartPolling(t, testPatience, func(ctx context.Context) error {
+		return poll(p, ctx, func(Message) {})
+	})
+	for i := 1; i <= success+2; i++ {
+		testAwait(t, run, counter.arrived, testPatience, "the poller did not make request %d: a 5xx is retried", i)
+	}
+	require.ErrorIs(t, run.stop(t), context.Canceled, "cancelled while retrying, the poller returns ctx.Err()")
+	// Timers never fire early, so a late pause can only come from a busy
+	// machine; 320ms is half of what a poller that never resets waits.
+	pause := counter.span(success+2) - counter.span(success+1)
+	assert.Less(t, pause, 320*time.Millisecond,
+		"after 6 failures, a success and one more failure, the poller paused %v: a success must reset the backoff to RetryDelay (10ms); without the reset it is 10ms doubled 6 times", pause)
+}
+
+// testIgnoresResentMessages serves a log of five messages through a server
+// that resends: every answer starts two messages before the cursor the
+// poller asked from. The poller must still deliver each message once, in
+// order: what is at or below its cursor it already has.
+func testIgnoresResentMessages(t *testing.T, poll testPollFunc) {
+	chat := newTestChat(50 * time.Millisecond)
+	chat.addN(5)
+	counter := testCount(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		since, _ := strconv.ParseInt(q.Get("since"), 10, 64)
+		q.Set("since", strconv.FormatInt(max(since-2, 0), 10))
+		r.URL.RawQuery = q.Encode()
+		chat.ServeHTTP(w, r)
+	}))
+	p := testPollerFor(t, testServe(t, counter).URL)
+	got := make(chan int64, 1000)
+	run := testStartPolling(t, testPatience, func(ctx context.Context) error {
+		return poll(p, ctx, func(m Message) {
+			select {
+			case got <- m.ID:
+			default:
+			}
+		})
+	})
+	// Five polls after the first: each one resends messages 4 and 5.
+	for i := 1; i <= 6; i++ {
+		testAwait(t, run, counter.arrived, testPatience, "the poller did not make request %d", i)
+	}
+	require.ErrorIs(t, run.stop(t), context.Canceled, "a poller cancelled while polling returns ctx.Err()")
+	close(got)
+	var ids []int64
+	for id := range got {
+		ids = append(ids, id)
+	}
+	assert.Equal(t, testSeq(1, 5), ids,
+		"a server that resends messages the poller already has: deliver only those after Cursor, each once, in order")
+	assert.Equal(t, int64(5), p.Cursor, "Cursor is the ID of the last message delivered")
+}
+
 // testStopsWhileBackingOff cancels a poller that is pausing after a 503.
 func testStopsWhileBackingOff(t *testing.T, poll testPollFunc) {
 	counter := testCount(testAnswerAlways(http.StatusServiceUnavailable, "down, for the test"))
@@ -329,6 +399,21 @@ func TestPollerShortPollBacksOffWhenTheServerFails(t *testing.T) {
 	testBacksOff(t, testShortPolling(time.Millisecond))
 }
 
+func TestPollerShortPollResetsItsBackoffAfterASuccess(t *testing.T) {
+	exercise.Start(t, "1.5")
+	// "It doubles after each further failure, up to MaxRetryDelay, and
+	// resets after a success" (Exercise 1.5, "Backoff").
+	testNoLeaks(t)
+	testBackoffResets(t, testShortPolling(time.Millisecond))
+}
+
+func TestPollerShortPollIgnoresMessagesItAlreadyHas(t *testing.T) {
+	exercise.Start(t, "1.5")
+	// "Exactly once, in order", even against a server that resends.
+	testNoLeaks(t)
+	testIgnoresResentMessages(t, testShortPolling(time.Millisecond))
+}
+
 func TestPollerShortPollGivesUpOnA4xx(t *testing.T) {
 	exercise.Start(t, "1.5")
 	// "Gives up on a 4xx and returns an error that says what the server
@@ -407,6 +492,18 @@ func TestPollerLongPollBacksOffWhenTheServerFails(t *testing.T) {
 	// "Handles failures as ShortPoll does: backoff on network errors, 5xx
 	// and bad bodies" (Exercise 1.6).
 	testBacksOff(t, testLongPolling)
+}
+
+func TestPollerLongPollResetsItsBackoffAfterASuccess(t *testing.T) {
+	exercise.Start(t, "1.6")
+	testNoLeaks(t)
+	testBackoffResets(t, testLongPolling)
+}
+
+func TestPollerLongPollIgnoresMessagesItAlreadyHas(t *testing.T) {
+	exercise.Start(t, "1.6")
+	testNoLeaks(t)
+	testIgnoresResentMessages(t, testLongPolling)
 }
 
 func TestPollerLongPollGivesUpOnA4xx(t *testing.T) {
