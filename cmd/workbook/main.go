@@ -33,8 +33,9 @@ Usage:
 
 Commands:
 
-	status                 where you are: every exercise done, failing or not
-	                       started, and the next step (the default)
+	status [--all]         where you are: each lesson's points, the current lesson's
+	                       exercises (every lesson's with --all), and the next step
+	                       (the default)
 	check [LESSON|EX]      run the tests, grouped by exercise: all lessons, a lesson
 	                       (1, 01, 01-polling) or an exercise (1.3)
 	hint EX [--all]        show one more hint for an exercise, or all of them
@@ -99,10 +100,11 @@ func run(args []string) int {
 
 	switch cmd {
 	case "status":
-		if err := parse(fs, args, 0, 0, "status"); err != nil {
+		all := fs.Bool("all", false, "list the exercises of every lesson, not only the current one")
+		if err := parse(fs, args, 0, 0, "status [--all]"); err != nil {
 			return usageError(err)
 		}
-		return exit(0, w.Status(ctx))
+		return exit(0, w.Status(ctx, *all))
 
 	case "check":
 		if err := parse(fs, args, 0, 1, "check [LESSON|EXERCISE]"); err != nil {

@@ -223,6 +223,11 @@ func (w *Workbook) gradeLesson(ctx context.Context, l catalog.Lesson, submission
 			if msg := firstMessage(detail); msg != "" && !strings.Contains(reason, ":") {
 				g.Reason += ": " + msg
 			}
+			// A stub left in place is the commonest reason of all; say it
+			// first, where the table's column cannot cut it off.
+			if reachedTODO(detail) {
+				g.Reason = "not done yet: an exercise.TODO was reached (" + own[culprit].Name + ")"
+			}
 			g.Output = strings.Join(append([]string{reason + " (" + own[culprit].Pos() + ")"}, detail...), "\n")
 		}
 	}
@@ -347,4 +352,15 @@ func (w *Workbook) raceDetector(ctx context.Context) bool {
 	cmd.Dir = dir
 	cmd.Env = append(w.environ(), "GOWORK=off", "GOFLAGS=")
 	return cmd.Run() == nil
+}
+
+// reachedTODO reports whether a failure is an exercise.TODO marker's error:
+// the exercise is not done yet, rather than done wrong.
+func reachedTODO(detail []string) bool {
+	for _, l := range detail {
+		if strings.Contains(l, ") is not done yet: read ") {
+			return true
+		}
+	}
+	return false
 }

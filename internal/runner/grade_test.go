@@ -61,7 +61,8 @@ func TestGrade(t *testing.T) {
 		}
 		assert.Equal(t, GradePassed, byID["1.1"].Status)
 		assert.Contains(t, byID["1.2"].Reason, "TestMul failed: alpha_test.go:32: Mul(2, 3) = 5")
-		assert.Contains(t, byID["1.3"].Reason, "exercise 1.3 (Dividing numbers) is not done yet", "strict mode runs the stub")
+		assert.Equal(t, "not done yet: an exercise.TODO was reached (TestDiv)", byID["1.3"].Reason, "strict mode runs the stub, and the reason says it is not done")
+		assert.Contains(t, byID["1.3"].Output, "exercise 1.3 (Dividing numbers) is not done yet", "the evidence keeps the marker's message")
 		assert.Contains(t, byID["1.4"].Reason, "TestIndex panicked: runtime error: index out of range")
 		assert.Contains(t, byID["2.1"].Reason, "lesson 02-beta does not compile: 02-beta/beta.go:7:9")
 

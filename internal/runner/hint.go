@@ -30,7 +30,7 @@ import (
 func (w *Workbook) Hint(id string, all bool) error {
 	l, e, ok := w.Book.Find(id)
 	if !ok {
-		return fmt.Errorf("%q is not an exercise; hint takes an exercise ID like 1.1", id)
+		return w.unknownTarget(id, "an exercise (hint takes an exercise ID like 1.1)")
 	}
 	hints, err := w.hints(l, e)
 	if err != nil {

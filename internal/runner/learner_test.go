@@ -13,11 +13,13 @@ import (
 func TestStatusOfAFreshCheckout(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	require.NoError(t, f.Status(context.Background()))
+	require.NoError(t, f.Status(context.Background(), false))
 	out := f.output()
 
 	assert.Contains(t, out, "· 1.1 Adding numbers      not started")
-	assert.Contains(t, out, "· 2.1 A greeting          not started")
+	assert.NotContains(t, out, "2.1 A greeting", "status lists the exercises of the current lesson only")
+	assert.Contains(t, out, "02-beta  Beta")
+	assert.Contains(t, out, "(status --all lists the exercises of every lesson)")
 	assert.Contains(t, out, "0/105 pts, 0 of 5 exercises done")
 	assert.Contains(t, out, "Next: 1.1 Adding numbers\n")
 	assert.Contains(t, out, "start: remove the marker at 01-alpha/alpha.go:8")
@@ -36,7 +38,7 @@ func TestStatusAndCheckOfALearnersWork(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("status", func(t *testing.T) {
-		require.NoError(t, f.Status(ctx))
+		require.NoError(t, f.Status(ctx, true))
 		out := f.output()
 		for _, want := range []string{
 			"✓ 1.1 Adding numbers      done                         10/10 pts",
@@ -105,7 +107,11 @@ func TestStatusAndCheckOfALearnersWork(t *testing.T) {
 
 	t.Run("unknown target", func(t *testing.T) {
 		_, err := f.Check(ctx, "7")
-		assert.ErrorContains(t, err, `"7" is neither a lesson`)
+		assert.ErrorContains(t, err, `"7" is not a lesson`)
+		assert.ErrorContains(t, err, "01-alpha  (exercises 1.1 to 1.4)", "an unknown target lists the lessons")
+		_, err = f.Check(ctx, "1.9")
+		assert.ErrorContains(t, err, `"1.9" is not an exercise; lesson 01-alpha has:`)
+		assert.ErrorContains(t, err, "1.3   Dividing numbers", "an unknown exercise of a known lesson lists the lesson's exercises")
 	})
 
 	t.Run("states", func(t *testing.T) {
@@ -128,7 +134,7 @@ func TestStatusWhenEverythingIsDone(t *testing.T) {
 	require.NoError(t, copyTree(f.path("01-alpha"), f.path("solutions/01-alpha")))
 	require.NoError(t, copyTree(f.path("02-beta"), f.path("solutions/02-beta")))
 
-	require.NoError(t, f.Status(context.Background()))
+	require.NoError(t, f.Status(context.Background(), false))
 	out := f.output()
 	assert.Contains(t, out, "105/105 pts, 5 of 5 exercises done")
 	assert.Contains(t, out, "Every exercise is done: 105 of 105 points.")

@@ -6,22 +6,27 @@ import (
 	"strings"
 )
 
-// Status shows where the learner stands: every lesson and exercise as done,
-// failing or not started, with points and progress bars, then the next step.
-// Only lessons with a started exercise run their tests, and go's test cache
-// may answer, so a status is quick.
-func (w *Workbook) Status(ctx context.Context) error {
+// Status shows where the learner stands: every lesson with its points and
+// progress bar, the exercises of the lesson the learner is in (each done,
+// failing or not started), then the next step. With all, it lists the
+// exercises of every lesson. Only lessons with a started exercise run their
+// tests, and go's test cache may answer, so a status is quick.
+func (w *Workbook) Status(ctx context.Context, all bool) error {
 	reports, err := w.assess(ctx, w.Book, assessOptions{})
 	if err != nil {
 		return err
 	}
-	w.printStatus(reports)
+	w.printStatus(reports, all)
 	return nil
 }
 
-// printStatus writes the progress table and the next step.
-func (w *Workbook) printStatus(reports []*LessonReport) {
+// printStatus writes the progress table and the next step: the exercises
+// of the current lesson (that of the next step) or, with all, of every
+// lesson.
+func (w *Workbook) printStatus(reports []*LessonReport, all bool) {
 	s := w.style()
+	next := firstNotDone(reports)
+	folded := false
 	width := 0
 	for _, lr := range reports {
 		width = max(width, len([]rune(lr.Lesson.Dir+"  "+lr.Lesson.Title)))
@@ -34,6 +39,8 @@ func (w *Workbook) printStatus(reports []*LessonReport) {
 		head := lr.Lesson.Dir + "  " + lr.Lesson.Title
 		w.printf("%s %s %s\n", s.bold(pad(head, width)), s.bar(lr.Points(), lr.Lesson.Points()),
 			points(lr.Points(), lr.Lesson.Points()))
+		open := all || (next != nil && next.Lesson.Dir == lr.Lesson.Dir)
+		folded = folded || !open
 		for _, e := range lr.Exercises {
 			got := 0
 			if e.State == Done {
@@ -41,6 +48,9 @@ func (w *Workbook) printStatus(reports []*LessonReport) {
 				done++
 			}
 			exercises++
+			if !open {
+				continue
+			}
 			// "  ✓ " is four cells wide; the title fills the rest of the column.
 			w.printf("  %s %s %s %s\n", s.mark(e.State), pad(e.Exercise.ID+" "+e.Exercise.Title, width-4),
 				pad(e.State.String(), barWidth+7), points(got, e.Exercise.Points))
@@ -54,8 +64,10 @@ func (w *Workbook) printStatus(reports []*LessonReport) {
 	w.printf("\n%s %s %s, %d of %d exercises done\n",
 		s.bold(pad("Overall", width)), s.bar(earned, total), points(earned, total), done, exercises)
 	w.printNotHandedOut()
+	if folded {
+		w.printf("%s\n", s.dim("(status --all lists the exercises of every lesson)"))
+	}
 
-	next := firstNotDone(reports)
 	if next == nil {
 		w.printf("\n%s\n", s.green(fmt.Sprintf("Every exercise is done: %d of %d points. Well done!", earned, total)))
 		return

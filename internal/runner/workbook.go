@@ -145,7 +145,36 @@ func (w *Workbook) resolve(arg string) (target, error) {
 	if l, e, ok := w.Book.Find(arg); ok {
 		return target{lessons: []catalog.Lesson{l}, exercise: &e}, nil
 	}
-	return target{}, fmt.Errorf("%q is neither a lesson (like 1, 01 or %s) nor an exercise (like 1.1)", arg, w.exampleDir())
+	return target{}, w.unknownTarget(arg, "a lesson (like 1, 01 or "+w.exampleDir()+") or an exercise (like 1.1)")
+}
+
+// unknownTarget is the error for an argument that names nothing: it lists
+// what the argument could have named, so the next try can be right. An
+// exercise ID of a known lesson ("1.9") lists that lesson's exercises;
+// anything else lists the lessons.
+func (w *Workbook) unknownTarget(arg, want string) error {
+	var b strings.Builder
+	if lesson, _, _ := strings.Cut(arg, "."); lesson != "" {
+		if l, ok := w.Book.Lesson(lesson); ok {
+			fmt.Fprintf(&b, "%q is not an exercise; lesson %s has:", arg, l.Dir)
+			for _, e := range l.Exercises {
+				fmt.Fprintf(&b, "\n  %-5s %s", e.ID, e.Title)
+			}
+			return errors.New(b.String())
+		}
+	}
+	fmt.Fprintf(&b, "%q is not %s; the lessons are:", arg, want)
+	width := 0
+	for _, l := range w.Book {
+		width = max(width, len(l.Dir))
+	}
+	for _, l := range w.Book {
+		fmt.Fprintf(&b, "\n  %-3d %-*s", l.Number, width, l.Dir)
+		if n := len(l.Exercises); n > 0 {
+			fmt.Fprintf(&b, "  (exercises %s to %s)", l.Exercises[0].ID, l.Exercises[n-1].ID)
+		}
+	}
+	return errors.New(b.String())
 }
 
 func (w *Workbook) exampleDir() string {
