@@ -39,6 +39,11 @@ func (l Lesson) SolutionDir() string { return "solutions/" + l.Dir }
 // TextPath is the lesson's chapter, relative to the module root.
 func (l Lesson) TextPath() string { return "lessons/" + l.Dir + ".md" }
 
+// HintsPath is the file of the lesson's hints, relative to the module root.
+// They are kept out of the chapter so that reading it does not show them:
+// the runner's hint command gives them one at a time.
+func (l Lesson) HintsPath() string { return "lessons/hints/" + l.Dir + ".md" }
+
 // Points is the sum of the points of the lesson's exercises.
 func (l Lesson) Points() int {
 	n := 0

@@ -18,7 +18,10 @@ import (
 // every hint at once. How many hints a learner has seen is kept in
 // .workbook/hints.json under the root.
 //
-// Hints live in the lesson text, inside the exercise's section, as
+// Hints live in the lesson's hints file (catalog.Lesson.HintsPath), not in
+// the lesson text, so that reading the chapter does not put every hint in
+// front of the learner. The file has a section per exercise, headed as in
+// the text ("## Exercise 1.1: Title"), holding the hints in order as
 //
 //	<details><summary>Hint 1</summary>
 //
@@ -26,7 +29,9 @@ import (
 //
 //	</details>
 //
-// so a reader of the text on GitHub can unfold them too.
+// so that even a reader who opens the file on GitHub sees them folded. The
+// hints climb from the idea to the approach; the last still leaves the code
+// to the learner.
 func (w *Workbook) Hint(id string, all bool) error {
 	l, e, ok := w.Book.Find(id)
 	if !ok {
@@ -65,15 +70,15 @@ func (w *Workbook) Hint(id string, all bool) error {
 	return nil
 }
 
-// hints reads the hints of an exercise's section from its lesson text.
+// hints reads the hints of an exercise from its lesson's hints file.
 func (w *Workbook) hints(l catalog.Lesson, e catalog.Exercise) ([]string, error) {
-	text, err := os.ReadFile(w.path(l.TextPath()))
+	text, err := os.ReadFile(w.path(l.HintsPath()))
 	if err != nil {
-		return nil, fmt.Errorf("reading the lesson text: %w", err)
+		return nil, fmt.Errorf("reading the hints: %w", err)
 	}
 	section, ok := Section(string(text), e.Heading())
 	if !ok {
-		return nil, fmt.Errorf("%s has no heading %q; `go run ./cmd/workbook verify` checks the texts", l.TextPath(), "## "+e.Heading())
+		return nil, fmt.Errorf("%s has no heading %q; `go run ./cmd/workbook verify` checks the texts", l.HintsPath(), "## "+e.Heading())
 	}
 	return Hints(section), nil
 }

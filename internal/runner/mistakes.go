@@ -87,11 +87,32 @@ func (w *Workbook) loadMistakes(l catalog.Lesson) ([]Mistake, error) {
 // parseMistake reads a mistake file; see Mistake for its format.
 func parseMistake(name, text string) (Mistake, error) {
 	m := Mistake{Name: name}
+	keys, edits, err := parseEdits(text, "exercise", "mistake", "race")
+	if err != nil {
+		return m, err
+	}
+	m.Exercise, m.What, m.Race, m.Edits = keys["exercise"], keys["mistake"], keys["race"] == "yes", edits
+	switch {
+	case m.Exercise == "" || m.What == "":
+		return m, fmt.Errorf("the \"exercise:\" and \"mistake:\" lines are required")
+	case len(m.Edits) == 0:
+		return m, fmt.Errorf("no edit: a mistake changes the solution")
+	}
+	return m, nil
+}
+
+// parseEdits reads the format mistakes and samples share: "key: value"
+// lines (only the keys given, and "file"), comments starting with #, and
+// edits written as merge conflicts, each of the file named by the "file:"
+// line before it.
+func parseEdits(text string, keys ...string) (map[string]string, []Edit, error) {
 	const (
 		header = iota
 		from
 		to
 	)
+	values := map[string]string{}
+	var edits []Edit
 	state, file := header, ""
 	var side []string
 	sc := bufio.NewScanner(strings.NewReader(text))
@@ -100,7 +121,7 @@ func parseMistake(name, text string) (Mistake, error) {
 		switch {
 		case state == header && strings.HasPrefix(line, "<<<<<<<"):
 			if file == "" {
-				return m, fmt.Errorf("line %d: an edit before any \"file:\" line", n)
+				return nil, nil, fmt.Errorf("line %d: an edit before any \"file:\" line", n)
 			}
 			state, side = from, nil
 		case state == header:
@@ -109,37 +130,28 @@ func parseMistake(name, text string) (Mistake, error) {
 			switch {
 			case strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#"):
 			case !ok:
-				return m, fmt.Errorf("line %d: want \"key: value\", got %q", n, line)
-			case key == "exercise":
-				m.Exercise = value
-			case key == "mistake":
-				m.What = value
-			case key == "race":
-				m.Race = value == "yes"
+				return nil, nil, fmt.Errorf("line %d: want \"key: value\", got %q", n, line)
 			case key == "file":
 				file = value
+			case slices.Contains(keys, key):
+				values[key] = value
 			default:
-				return m, fmt.Errorf("line %d: unknown key %q", n, key)
+				return nil, nil, fmt.Errorf("line %d: unknown key %q", n, key)
 			}
 		case state == from && line == "=======":
-			m.Edits = append(m.Edits, Edit{File: file, From: joinLines(side)})
+			edits = append(edits, Edit{File: file, From: joinLines(side)})
 			state, side = to, nil
 		case state == to && strings.HasPrefix(line, ">>>>>>>"):
-			m.Edits[len(m.Edits)-1].To = joinLines(side)
+			edits[len(edits)-1].To = joinLines(side)
 			state = header
 		default:
 			side = append(side, line)
 		}
 	}
-	switch {
-	case state != header:
-		return m, fmt.Errorf("an edit is not closed with \">>>>>>> mistake\"")
-	case m.Exercise == "" || m.What == "":
-		return m, fmt.Errorf("the \"exercise:\" and \"mistake:\" lines are required")
-	case len(m.Edits) == 0:
-		return m, fmt.Errorf("no edit: a mistake changes the solution")
+	if state != header {
+		return nil, nil, fmt.Errorf("an edit is not closed with \">>>>>>>\"")
 	}
-	return m, nil
+	return values, edits, nil
 }
 
 func joinLines(ls []string) string {
@@ -253,24 +265,9 @@ func (w *Workbook) mistakeOverlay(l catalog.Lesson, m Mistake, dir string) (stri
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	edited := map[string]string{} // absolute path of the solution's file -> its edited text
-	for _, e := range m.Edits {
-		path, err := filepath.Abs(w.path(l.SolutionDir() + "/" + e.File))
-		if err != nil {
-			return "", err
-		}
-		text, ok := edited[path]
-		if !ok {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return "", err
-			}
-			text = string(data)
-		}
-		if n := strings.Count(text, e.From); n != 1 {
-			return "", fmt.Errorf("%s: the solution's side of an edit occurs %d times in the file, want exactly once", e.File, n)
-		}
-		edited[path] = strings.Replace(text, e.From, e.To, 1)
+	edited, err := applyEdits(w.path(l.SolutionDir()), m.Edits)
+	if err != nil {
+		return "", err
 	}
 	replace := map[string]string{}
 	for _, path := range slices.Sorted(maps.Keys(edited)) {
@@ -286,4 +283,30 @@ func (w *Workbook) mistakeOverlay(l catalog.Lesson, m Mistake, dir string) (stri
 	}
 	overlay := filepath.Join(dir, "overlay.json")
 	return overlay, os.WriteFile(overlay, data, 0o644)
+}
+
+// applyEdits returns the text of each file the edits change, edited, by
+// absolute path; the files are named relative to dir. Each edit's From must
+// occur exactly once in its file.
+func applyEdits(dir string, edits []Edit) (map[string]string, error) {
+	edited := map[string]string{}
+	for _, e := range edits {
+		path, err := filepath.Abs(filepath.Join(dir, filepath.FromSlash(e.File)))
+		if err != nil {
+			return nil, err
+		}
+		text, ok := edited[path]
+		if !ok {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, err
+			}
+			text = string(data)
+		}
+		if n := strings.Count(text, e.From); n != 1 {
+			return nil, fmt.Errorf("%s: the original side of an edit occurs %d times in the file, want exactly once", e.File, n)
+		}
+		edited[path] = strings.Replace(text, e.From, e.To, 1)
+	}
+	return edited, nil
 }

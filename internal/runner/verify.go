@@ -27,6 +27,8 @@ import (
 //     solution);
 //   - every mistake kept with a solution (see Mistake) makes at least one
 //     test of its exercise fail;
+//   - every sample of the runner's output in a lesson text (see Sample) is
+//     what the runner prints;
 //   - every test of the solutions passes, in strict mode, under the race
 //     detector.
 //
@@ -108,6 +110,9 @@ func (w *Workbook) verifyLesson(ctx context.Context, c *checklist, l catalog.Les
 	}
 	w.verifyTestMapping(c, l, tests)
 	w.verifyText(c, l)
+	if err := w.verifySamples(ctx, c, l); err != nil {
+		return err
+	}
 	if err := w.verifyStubsFail(ctx, c, l, tests); err != nil {
 		return err
 	}
@@ -318,10 +323,14 @@ func (w *Workbook) verifyText(c *checklist, l catalog.Lesson) {
 		case n > 1:
 			detail = append(detail, fmt.Sprintf("the heading %q appears %d times", "## "+e.Heading(), n))
 		}
-		if section, _ := Section(text, e.Heading()); len(Hints(section)) == 0 {
-			detail = append(detail, fmt.Sprintf("the section of exercise %s has no hint (<details><summary>Hint 1</summary> ... </details>)", e.ID))
+		if section, _ := Section(text, e.Heading()); !strings.Contains(section, "workbook hint "+e.ID) {
+			detail = append(detail, fmt.Sprintf("the section of exercise %s does not say how to get its hints (`go run ./cmd/workbook hint %s`)", e.ID, e.ID))
 		}
 	}
+	if n := len(Hints(text)); n > 0 {
+		detail = append(detail, fmt.Sprintf("the text holds %s: hints go in %s, where only the runner shows them, one at a time", plural(n, "hint block"), l.HintsPath()))
+	}
+	detail = append(detail, w.verifyHints(l)...)
 	for _, h := range headings {
 		m := headingID.FindStringSubmatch(h)
 		if m == nil {
@@ -339,7 +348,30 @@ func (w *Workbook) verifyText(c *checklist, l catalog.Lesson) {
 		c.gap(detail, "the text %s does not match the catalogue", l.TextPath())
 		return
 	}
-	c.ok("text: %s has a section with hints for every exercise, and no other exercise heading", l.TextPath())
+	c.ok("text: %s has a section for every exercise, and no other exercise heading; %s has hints for every one", l.TextPath(), l.HintsPath())
+}
+
+// verifyHints checks the lesson's hints file: a section with at least one
+// hint for every exercise, and no section for an exercise the lesson does
+// not have.
+func (w *Workbook) verifyHints(l catalog.Lesson) []string {
+	data, err := os.ReadFile(w.path(l.HintsPath()))
+	if err != nil {
+		return []string{fmt.Sprintf("the hints file %s is missing", l.HintsPath())}
+	}
+	text := string(data)
+	var detail []string
+	for _, e := range l.Exercises {
+		if section, ok := Section(text, e.Heading()); !ok || len(Hints(section)) == 0 {
+			detail = append(detail, fmt.Sprintf("%s has no hint for exercise %s (a section %q with <details><summary>Hint 1</summary> ... </details>)", l.HintsPath(), e.ID, "## "+e.Heading()))
+		}
+	}
+	for _, h := range Headings(text) {
+		if m := headingID.FindStringSubmatch(h); m != nil && !hasExercise(l, m[1]) {
+			detail = append(detail, fmt.Sprintf("%s has hints under %q, which is not an exercise of lesson %s", l.HintsPath(), "## "+h, l.Dir))
+		}
+	}
+	return detail
 }
 
 func countOf(list []string, s string) int {

@@ -23,7 +23,7 @@ func TestVerifyPassesOnAConsistentBook(t *testing.T) {
 		"✓ markers: every exercise has one in 01-alpha",
 		"✓ solutions/01-alpha has no markers",
 		"✓ tests: 5 tests, each starting an exercise of the lesson",
-		"✓ text: lessons/01-alpha.md has a section with hints for every exercise",
+		"✓ text: lessons/01-alpha.md has a section for every exercise, and no other exercise heading; lessons/hints/01-alpha.md has hints for every one",
 		"✓ 1.1 Adding numbers: all 2 of its tests fail against the stub",
 		"✓ 1.4 Indexing a slice: its test fails against the stub",
 		"✓ 1.3 Div checks the dividend for zero, not the divisor (wrong-operand): caught in a plain run by TestDiv",
@@ -61,7 +61,7 @@ func TestExtra(t *testing.T) { t.Log("graded by nothing") }
 	})
 	// A heading the catalogue does not know, and a solution with a marker.
 	f.edit(t, "lessons/02-beta.md", func(s string) string {
-		return s + "\n## Exercise 2.2: Farewells\n"
+		return s + "\n## Exercise 2.2: Farewells\n\n<details><summary>Hint 1</summary>\n\nA hint left open on the page.\n\n</details>\n"
 	})
 	f.edit(t, "solutions/02-beta/beta.go", func(s string) string {
 		return s + "\nfunc unused() error { return exercise.TODO(\"2.1\") }\n"
@@ -94,6 +94,7 @@ func TestExtra(t *testing.T) { t.Log("graded by nothing") }
 		// (d) text
 		`no heading "## Exercise 1.3: Dividing numbers"`,
 		`the heading "## Exercise 2.2: Farewells" names no exercise of lesson 02-beta in the catalogue`,
+		"the text holds 1 hint block: hints go in lessons/hints/02-beta.md, where only the runner shows them, one at a time",
 		// (d) markers
 		`the marker at 01-alpha/alpha.go:28 names "1.9", which is not an exercise of lesson 01-alpha`,
 		"✗ solutions/02-beta still has markers",
