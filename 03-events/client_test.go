@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -302,6 +303,74 @@ func TestClientAnswersPingsAndStaysConnected(t *testing.T) {
 	c.On("echoed", ttClientRecorder(got))
 	require.NoError(t, c.Emit("echo", "alive"))
 	assert.Equal(t, []string{`"alive"`}, ttWait(t, got, "the echo").Args)
+}
+
+func TestClientPongEchoesThePingsData(t *testing.T) {
+	exercise.Start(t, "3.8")
+	ttNoLeaks(t)
+	// Engine.IO: a PONG answers a PING with the PING's data after the type
+	// digit. The heartbeat's pings are a bare `2`, but a ping may carry data:
+	// the probe of engine.io-protocol v4's Upgrade is `2probe`, answered
+	// `3probe` (revision 3 of the protocol put it as "a pong packet containing
+	// the same data"). A hand-made server pings with data twice: once before
+	// it answers CONNECT (a ping may come any time after the open packet, so
+	// Dial must answer it too) and once after. It hands the test each pong.
+	pongs := make(chan string, 2)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wg.Add(1)
+		defer wg.Done()
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		go func() { <-stop; ws.Close() }()
+		// pong reads frames until one is a PONG and hands it to the test.
+		pong := func() bool {
+			for range 10 {
+				_, p, err := ws.ReadMessage()
+				if err != nil {
+					return false
+				}
+				if strings.HasPrefix(string(p), "3") {
+					pongs <- string(p)
+					return true
+				}
+			}
+			return false
+		}
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`0{"sid":"probing-session","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`))
+		_ = ws.SetReadDeadline(time.Now().Add(2 * ttTimeout))
+		if _, p, err := ws.ReadMessage(); err != nil || string(p) != "40" {
+			return
+		}
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
+		if !pong() {
+			return
+		}
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`40{"sid":"probedSocketId0123456789"}`))
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("2after-connect"))
+		if !pong() {
+			return
+		}
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(func() { close(stop); hs.Close(); wg.Wait() })
+
+	c, err := Dial(ttCtx(t), hs.URL, ClientOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, c)
+	t.Cleanup(func() { _ = c.Close() })
+	assert.Equal(t, "3probe", ttWait(t, pongs, "the pong to `2probe`, sent before the CONNECT answer"),
+		"Dial answers a ping that comes before the CONNECT answer with PONG and the ping's data")
+	assert.Equal(t, "3after-connect", ttWait(t, pongs, "the pong to `2after-connect`"),
+		"the connected client answers a ping with PONG and the ping's data")
 }
 
 func TestClientNoticesASilentServer(t *testing.T) {

@@ -158,6 +158,36 @@ func TestClientThatDoesNotPongIsClosed(t *testing.T) {
 	assert.NotEqual(t, c.Open.Sid, other.Open.Sid)
 }
 
+func TestClientThatStopsPongingIsClosed(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	// engine.io-protocol v4, Heartbeat: every PING starts a wait of
+	// pingTimeout for its PONG, not only the first one. This client
+	// answers a few pings, as a live client does, and then goes silent (a
+	// laptop lid closes): it still reads, but answers nothing. The next
+	// ping is due within pingInterval of the last pong, and its pong within
+	// pingTimeout after that, so the server must close the session within
+	// pingInterval+pingTimeout of the last pong (plus ttTimeout, for a
+	// loaded machine).
+	opts := ttShortHeartbeat()
+	srv := startTTServer(t, opts, nil)
+	c := dialTTRaw(t, srv, "a client that answers three pings, then none", nil)
+	deadline := time.Now().Add(ttTimeout)
+	for pings := 0; pings < 3; pings++ {
+		binary, frame, err := c.readFrame(deadline)
+		require.NoError(t, err, "after %d pings: a client that answers every PING with PONG must stay connected (engine.io-protocol v4, Heartbeat)", pings)
+		require.False(t, binary, "only text frames are expected here")
+		require.Equal(t, "2", string(frame), "the server's PING is the packet `2` (engine.io-protocol v4, Heartbeat)")
+		c.send("3")
+	}
+
+	seen := c.expectClosedWithin(opts.PingInterval+opts.PingTimeout+ttTimeout,
+		"no PONG within pingTimeout of a PING, after earlier pings were answered (engine.io-protocol v4, Heartbeat)")
+	for _, f := range seen {
+		assert.True(t, f == "2" || f == "1", "after the last pong only PING (and perhaps CLOSE) are expected, got %q", f)
+	}
+}
+
 func TestHandshakeIgnoresOtherQueryParameters(t *testing.T) {
 	exercise.Start(t, "3.3")
 	ttNoLeaks(t)

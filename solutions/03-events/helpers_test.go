@@ -415,7 +415,13 @@ func (c *ttRawClient) eventsUntil(sentinel string) []string {
 // returned, so a test can look at them.
 func (c *ttRawClient) expectClosed(why string) []string {
 	c.t.Helper()
-	deadline := time.Now().Add(ttTimeout)
+	return c.expectClosedWithin(ttTimeout, why)
+}
+
+// expectClosedWithin is expectClosed with limit in place of ttTimeout.
+func (c *ttRawClient) expectClosedWithin(limit time.Duration, why string) []string {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
 	var seen []string
 	for range 100000 {
 		_, frame, err := c.readFrame(deadline)
@@ -425,7 +431,7 @@ func (c *ttRawClient) expectClosed(why string) []string {
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			c.t.Fatalf("%s: expected the server to close the connection (%s) within %v; it is still open (got %q)", c.name, why, ttTimeout, seen)
+			c.t.Fatalf("%s: expected the server to close the connection (%s) within %v; it is still open (got %q)", c.name, why, limit, seen)
 		}
 		return seen
 	}

@@ -181,11 +181,29 @@ func TestALeftSocketIsInNoRoom(t *testing.T) {
 	exercise.Start(t, "3.5")
 	ttNoLeaks(t)
 	w := newTTRoomWorld(t, "ann", "bob")
-	w.sockets["ann"].Join("red")
+	ann, annClient := w.sockets["ann"], w.clients["ann"]
+	ann.Join("red")
 	w.sockets["bob"].Join("red")
-	w.clients["ann"].send("41")
-	w.srv.reasonFor(t, w.sockets["ann"].ID(), "ann leaving")
+	// socket.io-protocol v5, DISCONNECT: `41` takes ann out of the namespace
+	// "/", and a socket that ends leaves every room it was in. Only the
+	// socket ends: the Engine.IO session under it stays open (another
+	// namespace could be using it), so a room that still held ann's socket
+	// would still send to this very connection.
+	annClient.send("41")
+	w.srv.reasonFor(t, ann.ID(), "ann leaving")
 	w.names = []string{"bob"}
 	got := w.deliveries(func() error { return w.srv.To("red").Emit("m", "who is left") })
 	w.expect("To(red) after ann disconnected", got, `m:"who is left"`, "bob")
+	assert.NotContains(t, ann.Rooms(), "red", "a disconnected socket has left all its rooms, red included")
+
+	// Did the broadcast reach ann's connection all the same? ann connects to
+	// "/" again on the same session. The server queues its answer after
+	// whatever the broadcast queued for ann, and a session's packets arrive
+	// in order, so anything red still sent to ann's old socket comes first.
+	annClient.send("40")
+	p := annClient.nextPacket("the answer to ann's second CONNECT")
+	if p.Type == 2 || p.Type == 5 {
+		t.Fatalf("ann's connection got %q after ann's socket had disconnected: a socket that ends must leave all its rooms, and To(red) reach only the sockets still in it", ttShort(p.Raw))
+	}
+	require.Equal(t, 0, p.Type, "expected CONNECT `40{\"sid\":...}` to answer ann's second CONNECT, got %q", ttShort(p.Raw))
 }
