@@ -6,15 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -142,86 +136,6 @@ type ClientOptions struct {
 	Dialer *websocket.Dialer
 }
 
-// State is where a Client's connection stands, as OnStatus reports it.
-type State string
-
-// The states OnStatus reports.
-const (
-	// StateConnected: Connect, or a reconnection, succeeded; events flow.
-	StateConnected State = "connected"
-	// StateReconnecting: the connection was lost and the Client is
-	// waiting Status.Delay before attempt Status.Attempt.
-	StateReconnecting State = "reconnecting"
-	// StateDisconnected: the Client has stopped, and stays stopped until
-	// Connect: after Disconnect or Logout, after the server's DISCONNECT,
-	// or when a reconnection was refused (Status.Err).
-	StateDisconnected State = "disconnected"
-)
-
-// Status is one change of a Client's connection, given to the functions of
-// OnStatus.
-type Status struct {
-	State State
-	// Reason says why the last connection ended, in socket.io-client's
-	// words: "transport close" (the server went away), "ping timeout",
-	// "io server disconnect" (the server ended the socket, for example at
-	// logout or when its token expired), "io client disconnect"
-	// (Disconnect, Logout). Empty for StateConnected.
-	Reason string
-	// Err is, for StateReconnecting, why the previous attempt failed (nil
-	// before the first), and for StateDisconnected, why the Client gave
-	// up: a *events.ConnectError when the server refused the token
-	// (MsgExpired, MsgRevoked, MsgBadToken); nil otherwise.
-	Err error
-	// Attempt numbers the reconnection attempts from 1; StateReconnecting
-	// only.
-	Attempt int
-	// Delay is the wait before that attempt; StateReconnecting only.
-	Delay time.Duration
-}
-
-// String is a line for a log or a status bar.
-func (s Status) String() string {
-	var b strings.Builder
-	b.WriteString(string(s.State))
-	if s.State == StateReconnecting {
-		fmt.Fprintf(&b, " (attempt %d in %v)", s.Attempt, s.Delay)
-	}
-	if s.Reason != "" {
-		fmt.Fprintf(&b, ": %s", s.Reason)
-	}
-	if s.Err != nil {
-		fmt.Fprintf(&b, ": %v", s.Err)
-	}
-	return b.String()
-}
-
-// An APIError is an answer of the server's API that is not the one asked
-// for: its HTTP status and the "error" text of its JSON body.
-type APIError struct {
-	Status     int
-	Message    string
-	RetryAfter time.Duration // from Retry-After on 429 Too Many Requests
-	// Err is what the answer means in this package's terms, for
-	// errors.Is: ErrBadCredentials for a 401 to Login.
-	Err error
-}
-
-// Error says what the server answered.
-func (e *APIError) Error() string {
-	msg := e.Message
-	if msg == "" {
-		msg = http.StatusText(e.Status)
-	}
-	if e.RetryAfter > 0 {
-		return fmt.Sprintf("login: server answered %d: %s (retry after %v)", e.Status, msg, e.RetryAfter)
-	}
-	return fmt.Sprintf("login: server answered %d: %s", e.Status, msg)
-}
-
-// Unwrap returns Err.
-func (e *APIError) Unwrap() error { return e.Err }
-
 // A Client logs in over the server's HTTP API, then holds one Socket.IO
 // connection that carries the token, and keeps it up.
 //
@@ -290,33 +204,6 @@ type Client struct {
 	runs     map[*run]struct{} // runs whose goroutine has not returned yet
 }
 
-// A run is one Connect's connection, kept up across reconnections until
-// Disconnect, Logout, the server's DISCONNECT or a refused token.
-type run struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the run is over and its goroutine returned
-
-	conn *events.Client // the connection; nil while reconnecting (Client.mu)
-
-	// callbacks counts the OnStatus functions and event handlers of the
-	// run that are running: Disconnect, called from one of them, must not
-	// wait for the goroutine that runs it.
-	callbacks atomic.Int32
-}
-
-// handler wraps h, an event handler, to count in callbacks.
-func (r *run) handler(h events.Handler) events.Handler {
-	if h == nil {
-		return nil
-	}
-	return func(e *events.Event) {
-		r.callbacks.Add(1)
-		defer r.callbacks.Add(-1)
-		h(e)
-	}
-}
-
 // NewClient returns a Client of the server at baseURL ("http://host:port";
 // https for TLS). It dials nothing, whatever the options say: with
 // AutoConnect, Login connects.
@@ -354,31 +241,6 @@ func NewClient(baseURL string, opts ClientOptions) *Client {
 		c.base = &url.URL{Scheme: u.Scheme, Host: u.Host}
 	}
 	return c
-}
-
-// wait is the wait before attempt n (from 0): Jitter of its ceiling, kept
-// within [0, ceiling].
-func (c *Client) wait(n int) time.Duration {
-	ceiling := c.backoff(n)
-	return min(max(c.opts.Jitter(ceiling), 0), ceiling)
-}
-
-// fullJitter is a uniformly random duration in [0, ceiling].
-func fullJitter(ceiling time.Duration) time.Duration {
-	return rand.N(ceiling + 1)
-}
-
-// backoff is the ceiling of the wait before attempt n (from 0):
-// min(MaxBackoff, MinBackoff·2ⁿ), without overflowing.
-func (c *Client) backoff(n int) time.Duration {
-	d := c.opts.MinBackoff
-	for range n {
-		if d >= c.opts.MaxBackoff/2 {
-			return c.opts.MaxBackoff
-		}
-		d *= 2
-	}
-	return min(d, c.opts.MaxBackoff)
 }
 
 // Login posts name and password to /api/login and keeps the token of the
@@ -487,162 +349,6 @@ func (c *Client) Connect(ctx context.Context) error {
 	return nil
 }
 
-// dial makes one connection with token as the auth.
-func (c *Client) dial(ctx context.Context, token string) (*events.Client, error) {
-	return events.Dial(ctx, c.base.String(), events.ClientOptions{
-		Namespace: "/",
-		Auth:      map[string]string{"token": token},
-		Header:    c.opts.Header,
-		Dialer:    c.opts.Dialer,
-	})
-}
-
-// attach makes conn the connection of r, with the Client's handlers, and
-// returns the channel that gets the reason it ends. It reports false, and
-// leaves conn alone, when r has been stopped meanwhile.
-func (c *Client) attach(r *run, conn *events.Client) (<-chan string, bool) {
-	lost := make(chan string, 1)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.run != r || r.ctx.Err() != nil {
-		return nil, false
-	}
-	r.conn = conn
-	for event, h := range c.handlers {
-		conn.On(event, r.handler(h))
-	}
-	conn.OnDisconnect(func(reason string) { lost <- reason })
-	return lost, true
-}
-
-// keep is the goroutine of a run: it reports StateConnected, waits for
-// the connection to end, and reconnects, until the run is stopped.
-func (c *Client) keep(r *run, conn *events.Client, lost <-chan string) {
-	defer c.end(r)
-	for {
-		c.notify(r, Status{State: StateConnected})
-		var reason string
-		select {
-		case reason = <-lost:
-		case <-r.ctx.Done():
-			c.detach(r)
-			_ = conn.Close()
-			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
-			return
-		}
-		c.detach(r)
-		_ = conn.Close() // ended already; this waits for its goroutines
-		switch {
-		case r.ctx.Err() != nil:
-			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
-			return
-		case reason == reasonServerDisconnect || c.opts.DisableReconnect:
-			c.finish(r, Status{State: StateDisconnected, Reason: reason})
-			return
-		}
-		if conn, lost = c.reconnect(r, reason); conn == nil {
-			return
-		}
-	}
-}
-
-// reconnect dials again and again, with backoff, until it has a
-// connection, which it returns attached to r, or until it must stop (nil,
-// after reporting StateDisconnected).
-func (c *Client) reconnect(r *run, reason string) (*events.Client, <-chan string) {
-	var lastErr error
-	for n := 0; ; n++ {
-		delay := c.wait(n)
-		c.notify(r, Status{State: StateReconnecting, Reason: reason, Err: lastErr, Attempt: n + 1, Delay: delay})
-		timer := time.NewTimer(delay)
-		select {
-		case <-r.ctx.Done():
-			timer.Stop()
-			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
-			return nil, nil
-		case <-timer.C:
-		}
-		c.mu.Lock()
-		token := c.token
-		c.mu.Unlock()
-		if token == "" { // Logout, from an event handler of the old connection
-			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect, Err: ErrNotLoggedIn})
-			return nil, nil
-		}
-		ctx, cancel := context.WithTimeout(r.ctx, attemptTimeout)
-		conn, err := c.dial(ctx, token)
-		cancel()
-		if err == nil {
-			if lost, ok := c.attach(r, conn); ok {
-				return conn, lost
-			}
-			_ = conn.Close()
-		}
-		if r.ctx.Err() != nil {
-			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
-			return nil, nil
-		}
-		if refused(err) {
-			c.finish(r, Status{State: StateDisconnected, Reason: reason, Err: err})
-			return nil, nil
-		}
-		lastErr = err
-	}
-}
-
-// refused reports whether err is a refusal that the same token would get
-// again: any CONNECT_ERROR, except the one that says the server could not
-// check the token (its database did not answer), which is worth another
-// attempt.
-func refused(err error) bool {
-	ce, ok := errors.AsType[*events.ConnectError](err)
-	return ok && ce.Message != msgServerError
-}
-
-// detach forgets r's connection.
-func (c *Client) detach(r *run) {
-	c.mu.Lock()
-	r.conn = nil
-	c.mu.Unlock()
-}
-
-// end closes r: it is no longer the Client's run, and its goroutine (if it
-// had one) is returning.
-func (c *Client) end(r *run) {
-	r.cancel()
-	c.mu.Lock()
-	if c.run == r {
-		c.run = nil
-	}
-	delete(c.runs, r)
-	c.mu.Unlock()
-	close(r.done)
-}
-
-// finish reports st, the last status of r, once r is no longer the
-// Client's run: an OnStatus function that calls Connect (after logging in
-// again, say) starts a new one.
-func (c *Client) finish(r *run, st Status) {
-	c.mu.Lock()
-	if c.run == r {
-		c.run = nil
-	}
-	c.mu.Unlock()
-	c.notify(r, st)
-}
-
-// notify gives st to the OnStatus functions, on r's goroutine.
-func (c *Client) notify(r *run, st Status) {
-	c.mu.Lock()
-	fns := c.statusFn
-	c.mu.Unlock()
-	r.callbacks.Add(1)
-	defer r.callbacks.Add(-1)
-	for _, fn := range fns {
-		fn(st)
-	}
-}
-
 // On sets the handler of event, on this connection and on every later one
 // (socket.on(event, handler)); nil removes it. It may be called at any
 // time, before Login too. The names socket.io reserves ("connect",
@@ -684,16 +390,6 @@ func (c *Client) Connected() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.run != nil && c.run.conn != nil
-}
-
-// conn is the connection, or nil.
-func (c *Client) conn() *events.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.run == nil {
-		return nil
-	}
-	return c.run.conn
 }
 
 // Emit sends an event to the server (socket.emit). Without a connection
@@ -789,48 +485,4 @@ func (c *Client) Logout(ctx context.Context) error {
 		return nil
 	}
 	return err
-}
-
-// do sends req and decodes the JSON answer into v when its status is
-// want; any other status is an *APIError.
-func (c *Client) do(req *http.Request, want int, v any) error {
-	op := strings.TrimPrefix(req.URL.Path, "/api/")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("%s: reading the answer: %w", op, err)
-	}
-	if resp.StatusCode != want {
-		ae := &APIError{Status: resp.StatusCode}
-		var e struct {
-			Error string `json:"error"`
-		}
-		if isJSON(resp.Header.Get("Content-Type")) && json.Unmarshal(body, &e) == nil {
-			ae.Message = e.Error
-		}
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-			ae.RetryAfter = time.Duration(secs) * time.Second
-		}
-		return ae
-	}
-	if v == nil {
-		return nil
-	}
-	if !isJSON(resp.Header.Get("Content-Type")) {
-		return fmt.Errorf("%s: the answer is %q, not JSON", op, resp.Header.Get("Content-Type"))
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("%s: the answer: %w", op, err)
-	}
-	return nil
-}
-
-// isJSON reports whether a Content-Type is JSON.
-func isJSON(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && mt == "application/json"
 }

@@ -1,0 +1,233 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	events "github.com/websocket-workbook/workbook/solutions/03-events"
+)
+
+// The life of a Client's connection: one run per Connect, the dial with
+// the token, the watch for its loss, the reconnection with backoff and
+// jitter, and the Status reports on the way.
+
+// A run is one Connect's connection, kept up across reconnections until
+// Disconnect, Logout, the server's DISCONNECT or a refused token.
+type run struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the run is over and its goroutine returned
+
+	conn *events.Client // the connection; nil while reconnecting (Client.mu)
+
+	// callbacks counts the OnStatus functions and event handlers of the
+	// run that are running: Disconnect, called from one of them, must not
+	// wait for the goroutine that runs it.
+	callbacks atomic.Int32
+}
+
+// handler wraps h, an event handler, to count in callbacks.
+func (r *run) handler(h events.Handler) events.Handler {
+	if h == nil {
+		return nil
+	}
+	return func(e *events.Event) {
+		r.callbacks.Add(1)
+		defer r.callbacks.Add(-1)
+		h(e)
+	}
+}
+
+// wait is the wait before attempt n (from 0): Jitter of its ceiling, kept
+// within [0, ceiling].
+func (c *Client) wait(n int) time.Duration {
+	ceiling := c.backoff(n)
+	return min(max(c.opts.Jitter(ceiling), 0), ceiling)
+}
+
+// fullJitter is a uniformly random duration in [0, ceiling].
+func fullJitter(ceiling time.Duration) time.Duration {
+	return rand.N(ceiling + 1)
+}
+
+// backoff is the ceiling of the wait before attempt n (from 0):
+// min(MaxBackoff, MinBackoff·2ⁿ), without overflowing.
+func (c *Client) backoff(n int) time.Duration {
+	d := c.opts.MinBackoff
+	for range n {
+		if d >= c.opts.MaxBackoff/2 {
+			return c.opts.MaxBackoff
+		}
+		d *= 2
+	}
+	return min(d, c.opts.MaxBackoff)
+}
+
+// dial makes one connection with token as the auth.
+func (c *Client) dial(ctx context.Context, token string) (*events.Client, error) {
+	return events.Dial(ctx, c.base.String(), events.ClientOptions{
+		Namespace: "/",
+		Auth:      map[string]string{"token": token},
+		Header:    c.opts.Header,
+		Dialer:    c.opts.Dialer,
+	})
+}
+
+// attach makes conn the connection of r, with the Client's handlers, and
+// returns the channel that gets the reason it ends. It reports false, and
+// leaves conn alone, when r has been stopped meanwhile.
+func (c *Client) attach(r *run, conn *events.Client) (<-chan string, bool) {
+	lost := make(chan string, 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run != r || r.ctx.Err() != nil {
+		return nil, false
+	}
+	r.conn = conn
+	for event, h := range c.handlers {
+		conn.On(event, r.handler(h))
+	}
+	conn.OnDisconnect(func(reason string) { lost <- reason })
+	return lost, true
+}
+
+// keep is the goroutine of a run: it reports StateConnected, waits for
+// the connection to end, and reconnects, until the run is stopped.
+func (c *Client) keep(r *run, conn *events.Client, lost <-chan string) {
+	defer c.end(r)
+	for {
+		c.notify(r, Status{State: StateConnected})
+		var reason string
+		select {
+		case reason = <-lost:
+		case <-r.ctx.Done():
+			c.detach(r)
+			_ = conn.Close()
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
+			return
+		}
+		c.detach(r)
+		_ = conn.Close() // ended already; this waits for its goroutines
+		switch {
+		case r.ctx.Err() != nil:
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
+			return
+		case reason == reasonServerDisconnect || c.opts.DisableReconnect:
+			c.finish(r, Status{State: StateDisconnected, Reason: reason})
+			return
+		}
+		if conn, lost = c.reconnect(r, reason); conn == nil {
+			return
+		}
+	}
+}
+
+// reconnect dials again and again, with backoff, until it has a
+// connection, which it returns attached to r, or until it must stop (nil,
+// after reporting StateDisconnected).
+func (c *Client) reconnect(r *run, reason string) (*events.Client, <-chan string) {
+	var lastErr error
+	for n := 0; ; n++ {
+		delay := c.wait(n)
+		c.notify(r, Status{State: StateReconnecting, Reason: reason, Err: lastErr, Attempt: n + 1, Delay: delay})
+		timer := time.NewTimer(delay)
+		select {
+		case <-r.ctx.Done():
+			timer.Stop()
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
+			return nil, nil
+		case <-timer.C:
+		}
+		c.mu.Lock()
+		token := c.token
+		c.mu.Unlock()
+		if token == "" { // Logout, from an event handler of the old connection
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect, Err: ErrNotLoggedIn})
+			return nil, nil
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, attemptTimeout)
+		conn, err := c.dial(ctx, token)
+		cancel()
+		if err == nil {
+			if lost, ok := c.attach(r, conn); ok {
+				return conn, lost
+			}
+			_ = conn.Close()
+		}
+		if r.ctx.Err() != nil {
+			c.finish(r, Status{State: StateDisconnected, Reason: reasonClientDisconnect})
+			return nil, nil
+		}
+		if refused(err) {
+			c.finish(r, Status{State: StateDisconnected, Reason: reason, Err: err})
+			return nil, nil
+		}
+		lastErr = err
+	}
+}
+
+// refused reports whether err is a refusal that the same token would get
+// again: any CONNECT_ERROR, except the one that says the server could not
+// check the token (its database did not answer), which is worth another
+// attempt.
+func refused(err error) bool {
+	ce, ok := errors.AsType[*events.ConnectError](err)
+	return ok && ce.Message != msgServerError
+}
+
+// detach forgets r's connection.
+func (c *Client) detach(r *run) {
+	c.mu.Lock()
+	r.conn = nil
+	c.mu.Unlock()
+}
+
+// end closes r: it is no longer the Client's run, and its goroutine (if it
+// had one) is returning.
+func (c *Client) end(r *run) {
+	r.cancel()
+	c.mu.Lock()
+	if c.run == r {
+		c.run = nil
+	}
+	delete(c.runs, r)
+	c.mu.Unlock()
+	close(r.done)
+}
+
+// finish reports st, the last status of r, once r is no longer the
+// Client's run: an OnStatus function that calls Connect (after logging in
+// again, say) starts a new one.
+func (c *Client) finish(r *run, st Status) {
+	c.mu.Lock()
+	if c.run == r {
+		c.run = nil
+	}
+	c.mu.Unlock()
+	c.notify(r, st)
+}
+
+// notify gives st to the OnStatus functions, on r's goroutine.
+func (c *Client) notify(r *run, st Status) {
+	c.mu.Lock()
+	fns := c.statusFn
+	c.mu.Unlock()
+	r.callbacks.Add(1)
+	defer r.callbacks.Add(-1)
+	for _, fn := range fns {
+		fn(st)
+	}
+}
+
+// conn is the connection, or nil.
+func (c *Client) conn() *events.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run == nil {
+		return nil
+	}
+	return c.run.conn
+}
