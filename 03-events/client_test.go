@@ -216,19 +216,9 @@ func TestClientDialHonoursTheContext(t *testing.T) {
 	exercise.Start(t, "3.8")
 	ttNoLeaks(t)
 	// A server that upgrades and then says nothing: no open packet comes.
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wg.Add(1)
-		defer wg.Done()
-		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer ws.Close()
-		<-stop
-	}))
-	t.Cleanup(func() { close(stop); hs.Close(); wg.Wait() })
+	hs := ttHandmadeServer(t, func(ws *websocket.Conn) {
+		_, _, _ = ws.ReadMessage() // until the test ends and closes ws
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -316,17 +306,7 @@ func TestClientPongEchoesThePingsData(t *testing.T) {
 	// it answers CONNECT (a ping may come any time after the open packet, so
 	// Dial must answer it too) and once after. It hands the test each pong.
 	pongs := make(chan string, 2)
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wg.Add(1)
-		defer wg.Done()
-		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer ws.Close()
-		go func() { <-stop; ws.Close() }()
+	hs := ttHandmadeServer(t, func(ws *websocket.Conn) {
 		// pong reads frames until one is a PONG and hands it to the test.
 		pong := func() bool {
 			for range 10 {
@@ -360,8 +340,7 @@ func TestClientPongEchoesThePingsData(t *testing.T) {
 				return
 			}
 		}
-	}))
-	t.Cleanup(func() { close(stop); hs.Close(); wg.Wait() })
+	})
 
 	c, err := Dial(ttCtx(t), hs.URL, ClientOptions{})
 	require.NoError(t, err)
@@ -379,6 +358,36 @@ func TestClientNoticesASilentServer(t *testing.T) {
 	// A hand-made server: it opens the session with a 200ms heartbeat,
 	// accepts CONNECT, and then never pings (engine.io-protocol v4,
 	// Heartbeat: the client expects a PING within pingInterval+pingTimeout).
+	hs := ttHandmadeServer(t, func(ws *websocket.Conn) {
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`0{"sid":"silent-session","upgrades":[],"pingInterval":200,"pingTimeout":200,"maxPayload":1000000}`))
+		_ = ws.SetReadDeadline(time.Now().Add(2 * ttTimeout))
+		if _, p, err := ws.ReadMessage(); err != nil || string(p) != "40" {
+			return
+		}
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(`40{"sid":"silentSocketId0123456789"}`))
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+
+	c, err := Dial(ttCtx(t), hs.URL, ClientOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, c)
+	t.Cleanup(func() { _ = c.Close() })
+	assert.Equal(t, "silentSocketId0123456789", c.ID())
+	reasons := make(chan string, 2)
+	c.OnDisconnect(func(r string) { reasons <- r })
+	assert.Equal(t, "ping timeout", ttWait(t, reasons, "the client to give up on a server that never pings"))
+}
+
+// ttHandmadeServer serves a WebSocket whose every packet the test writes by
+// hand: script runs on each upgraded connection, which is closed when
+// script returns or when the test ends, whichever comes first. The server
+// is shut down, and its handlers waited for, when the test ends.
+func ttHandmadeServer(t *testing.T, script func(ws *websocket.Conn)) *httptest.Server {
+	t.Helper()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -389,27 +398,17 @@ func TestClientNoticesASilentServer(t *testing.T) {
 			return
 		}
 		defer ws.Close()
-		_ = ws.WriteMessage(websocket.TextMessage, []byte(`0{"sid":"silent-session","upgrades":[],"pingInterval":200,"pingTimeout":200,"maxPayload":1000000}`))
-		_ = ws.SetReadDeadline(time.Now().Add(2 * ttTimeout))
-		if _, p, err := ws.ReadMessage(); err != nil || string(p) != "40" {
-			return
-		}
-		_ = ws.WriteMessage(websocket.TextMessage, []byte(`40{"sid":"silentSocketId0123456789"}`))
-		go func() { <-stop; ws.Close() }()
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				return
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-stop:
+				ws.Close()
+			case <-done:
 			}
-		}
+		}()
+		script(ws)
 	}))
 	t.Cleanup(func() { close(stop); hs.Close(); wg.Wait() })
-
-	c, err := Dial(ttCtx(t), hs.URL, ClientOptions{})
-	require.NoError(t, err)
-	require.NotNil(t, c)
-	t.Cleanup(func() { _ = c.Close() })
-	assert.Equal(t, "silentSocketId0123456789", c.ID())
-	reasons := make(chan string, 2)
-	c.OnDisconnect(func(r string) { reasons <- r })
-	assert.Equal(t, "ping timeout", ttWait(t, reasons, "the client to give up on a server that never pings"))
+	return hs
 }
