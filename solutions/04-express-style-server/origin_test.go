@@ -86,6 +86,9 @@ func TestOriginAllowed(t *testing.T) {
 		{"a listed host on another port", "api.example.com", "http://localhost:5174", false},
 		{"a listed host with another scheme", "api.example.com", "https://localhost:5173", false},
 		{"a listed origin as a prefix of another host", "api.example.com", "http://localhost:5173.evil.example", false},
+		{"a listed origin as a prefix of another host name", "api.example.com", "https://chat.example.com.evil.example", false},
+		{"a listed origin as a prefix of another port", "api.example.com", "http://localhost:51730", false},
+		{"a listed origin as a prefix of another port, in another case", "api.example.com", "HTTP://LocalHost:51730", false},
 		{"the server's host on another port", "chat.internal:8000", "http://chat.internal:9000", false},
 		{`"null", from a sandboxed frame or a file`, "api.example.com", "null", false},
 		{"an empty Origin", "api.example.com", "", false},
@@ -227,6 +230,9 @@ func TestCORSRefusesOtherOrigins(t *testing.T) {
 		{"GET", "http://evil.example", "", ""},
 		{"POST", "null", "text/plain", "spam"},
 		{"GET", "http://localhost:5174", "", ""},
+		// Origins that merely begin with the listed one are other sites.
+		{"GET", "http://localhost:51730", "", ""},
+		{"POST", "http://localhost:5173.evil.com", "text/plain", "spam"},
 	} {
 		what := c.method + " from " + c.origin
 		var reached bool

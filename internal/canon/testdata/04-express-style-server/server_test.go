@@ -2,22 +2,27 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite" // the "sqlite" driver, for a second connection to the server's file
 
 	"github.com/websocket-workbook/workbook/internal/exercise"
 	"github.com/websocket-workbook/workbook/internal/nodepeer"
+	events "github.com/websocket-workbook/workbook/solutions/03-events"
 )
 
 // The Server puts everything on one handler: the chat page at /, the
@@ -119,6 +124,215 @@ func TestServerOrigins(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, ttDialWS(t, def.URL, evil), "with no Config.Origins, %s is refused", evil)
 }
 
+// ttShuttingDown is the error of a message refused because the server is
+// shutting down.
+const ttShuttingDown = "server is shutting down"
+
+// ttDrainQuiet is how long a test gives the server to get somewhere it
+// cannot report: a wrong Drain to return too early (one that does not wait
+// returns at once, well within it), a message to reach its save, Shutdown
+// to take its first step.
+const ttDrainQuiet = 200 * time.Millisecond
+
+// ttLockedWait bounds a wait while a test holds the database locked: well
+// below the store's busy_timeout (5s), after which the saves waiting on the
+// lock would fail.
+const ttLockedWait = 2 * time.Second
+
+// ttHeldStore is a Store whose saves wait for the test: a database that is
+// slow to commit, as slow as the test likes. Each Save reports on begun
+// that it has begun, then waits until the test lets one save through
+// (release), and reports on ended once the save underneath has returned.
+// Closing stop lets every save through, for good.
+type ttHeldStore struct {
+	Store
+	begun    chan string   // the text of each Save, as it begins
+	release  chan struct{} // each value sent lets one Save through
+	ended    chan string   // the text of each Save, once it has returned
+	finished atomic.Int32  // how many Saves have returned
+	stop     chan struct{} // closed: no save waits any more
+}
+
+// ttNewHeldStore holds the saves of store.
+func ttNewHeldStore(store Store) *ttHeldStore {
+	return &ttHeldStore{
+		Store:   store,
+		begun:   make(chan string, 64),
+		release: make(chan struct{}),
+		ended:   make(chan string, 64),
+		stop:    make(chan struct{}),
+	}
+}
+
+func (s *ttHeldStore) Save(ctx context.Context, m Message) (Message, error) {
+	defer func() {
+		s.finished.Add(1)
+		select {
+		case s.ended <- m.Text:
+		default: // more saves than the test expects: it fails on its own
+		}
+	}()
+	select {
+	case s.begun <- m.Text:
+	default: // likewise
+	}
+	select {
+	case <-s.release:
+	case <-s.stop:
+	case <-ctx.Done():
+		return Message{}, ctx.Err()
+	}
+	return s.Store.Save(ctx, m)
+}
+
+// ttAwaitAck waits up to within for the ack of the client's emit number
+// seq, skipping other reports, and returns it.
+func ttAwaitAck(t *testing.T, c *nodepeer.SIOClient, who string, seq int, within time.Duration) ttResult {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for range 1000 {
+		r := c.Next(time.Until(deadline))
+		switch {
+		case r.Kind == "ack" && r.Seq == seq:
+			require.Len(t, r.Args, 1, "%s: the ack of send-message carries one argument, got %s", who, r)
+			return ttDecodeResult(t, who+": the ack of send-message", r.Args[0])
+		case r.Kind == "disconnect" || r.Kind == "connect_error" || r.Kind == "error":
+			t.Fatalf("%s: waiting for the ack of send-message, got %s", who, r)
+		}
+	}
+	t.Fatalf("%s: no ack of send-message among 1000 reports", who)
+	return ttResult{}
+}
+
+// Chat.Drain on its own. Three clients' messages are being saved, in a
+// store that holds each save until the test lets it through, when Drain is
+// called. From that call on, a new message is refused with "server is
+// shutting down". Drain returns ctx's error if ctx ends first; otherwise it
+// returns only once the last save in flight has finished, and then those
+// messages are in the store and their senders are told they are.
+func TestChatDrainWaitsForSavesInFlight(t *testing.T) {
+	exercise.Start(t, "4.8")
+	ttNoLeaks(t, "socket.io-client")
+	io := events.NewServer(events.Options{})
+	held := ttNewHeldStore(ttMemoryStore(t))
+	chat := NewChat(io, held, ChatOptions{Logger: ttLogger()})
+	require.NotNil(t, chat, "NewChat returned nil")
+	app := NewApp(ttLogger())
+	app.Mount("/socket.io/", NewEngine(io, EngineOptions{}))
+	hs := httptest.NewServer(app)
+	t.Cleanup(func() {
+		_ = io.Close()
+		hs.Close()
+	})
+	// Registered after io.Close, so run before it: io.Close waits for the
+	// handlers, and no handler may wait in Save for ever.
+	t.Cleanup(func() { close(held.stop) })
+
+	ws := map[string]any{"transports": []string{"websocket"}, "reconnection": false}
+	names := []string{"ana", "bob", "cyd"}
+	senders := make([]*nodepeer.SIOClient, len(names))
+	for i := range names {
+		senders[i] = ttDial(t, hs.URL, ws)
+	}
+	dan := ttDial(t, hs.URL, ws)
+
+	// Every socket has its own goroutine: three saves are in flight at once.
+	seqs := make([]int, len(names))
+	var texts []string
+	for i, name := range names {
+		texts = append(texts, "held: "+name)
+		seqs[i] = senders[i].EmitWithAck("send-message", map[string]any{"author": name, "text": texts[i]})
+	}
+	var begun []string
+	for range names {
+		select {
+		case text := <-held.begun:
+			begun = append(begun, text)
+		case <-time.After(ttTimeout):
+			t.Fatalf("%d of %d messages reached Store.Save within %v (began: %q)", len(begun), len(names), ttTimeout, begun)
+		}
+	}
+	require.ElementsMatch(t, texts, begun, "the saves in flight")
+
+	// A ctx that has already ended: Drain has begun draining when it
+	// returns, and returns ctx's error, the saves being still in flight.
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, chat.Drain(ended), context.Canceled,
+		"Drain with a ctx that has ended, while %d saves are in flight, returns ctx's error", len(names))
+
+	seq := dan.EmitWithAck("send-message", map[string]any{"author": "dan", "text": "too late"})
+	event, ack := ttSavedAndAck(t, dan, "dan, after Drain was called", seq)
+	require.False(t, ack.Success, "a message sent after Drain was called must be refused: %s", ack.Raw)
+	require.Equal(t, ttShuttingDown, ack.Error, "the reason a message sent after Drain was called is refused: %s", ack.Raw)
+	require.False(t, event.Success, "dan: message-saved for a refused message: %s", event.Raw)
+
+	// Drain again, with time: it must wait for the three saves.
+	type drained struct {
+		err      error
+		finished int32 // saves that had returned when Drain did
+	}
+	done := make(chan drained, 1)
+	ctx, cancelDrain := context.WithTimeout(context.Background(), ttTimeout)
+	defer cancelDrain()
+	go func() {
+		err := chat.Drain(ctx)
+		done <- drained{err, held.finished.Load()}
+	}()
+	requireWaiting := func(when string) {
+		t.Helper()
+		select {
+		case d := <-done:
+			t.Fatalf("Drain returned (err %v) %s, with %d of the %d saves in flight finished: it must wait for every one",
+				d.err, when, d.finished, len(names))
+		case <-time.After(ttDrainQuiet):
+		}
+	}
+	requireWaiting("while all the saves were held")
+	for i := range len(names) - 1 {
+		select {
+		case held.release <- struct{}{}:
+		case <-time.After(ttTimeout):
+			t.Fatalf("save %d of %d was not waiting in Store.Save any more", i+1, len(names))
+		}
+		select {
+		case <-held.ended:
+		case <-time.After(ttTimeout):
+			t.Fatalf("a save let through did not return within %v", ttTimeout)
+		}
+	}
+	requireWaiting("while one save was still held")
+	select {
+	case held.release <- struct{}{}:
+	case <-time.After(ttTimeout):
+		t.Fatalf("the last save was not waiting in Store.Save any more")
+	}
+	select {
+	case d := <-done:
+		require.NoError(t, d.err, "Drain, once the saves in flight have finished")
+		require.Equal(t, int32(len(names)), d.finished, "saves finished when Drain returned: Drain waits for every save in flight")
+	case <-time.After(ttTimeout):
+		t.Fatalf("Drain did not return within %v of the last save in flight", ttTimeout)
+	}
+
+	// The messages Drain waited for are stored, and their senders told so.
+	for i, name := range names {
+		ack := ttAwaitAck(t, senders[i], name, seqs[i], ttTimeout)
+		require.True(t, ack.Success, "%s: a save that was in flight when Drain was called finishes as it began, stored: %s", name, ack.Raw)
+		require.Equal(t, texts[i], ack.Message.Text, "%s: the ack", name)
+	}
+	all, err := held.Before(context.Background(), 0, 100)
+	require.NoError(t, err)
+	var stored []string
+	for _, m := range all {
+		stored = append(stored, m.Text)
+	}
+	require.ElementsMatch(t, texts, stored, "the store after Drain: the messages in flight, and not the one refused")
+
+	// With nothing in flight, Drain returns at once.
+	require.NoError(t, chat.Drain(ctx), "Drain with no save in flight")
+}
+
 // ttShutdownRun is what one client saw while the server shut down.
 type ttShutdownRun struct {
 	acked   map[int64]string // ID → text of the messages acknowledged as stored
@@ -138,9 +352,16 @@ func ttDrainUntilDisconnect(t *testing.T, c *nodepeer.SIOClient, who string) ttS
 			res := ttDecodeResult(t, who+": an ack during the shutdown", r.Args[0])
 			if res.Success {
 				run.acked[res.Message.ID] = res.Message.Text
-			} else {
-				run.refused++
+				break
 			}
+			// A message the server had taken, its save begun, is saved;
+			// one that came too late is refused as such. A save that
+			// fails on a healthy database has lost a message the server
+			// took: the store was closed under it.
+			require.Equal(t, ttShuttingDown, res.Error,
+				"%s: during a graceful shutdown a message is stored, or refused with %q; this one was refused with %q",
+				who, ttShuttingDown, res.Error)
+			run.refused++
 		case "disconnect":
 			run.reason = r.Reason
 			return run
@@ -157,8 +378,10 @@ func ttDrainUntilDisconnect(t *testing.T, c *nodepeer.SIOClient, who string) ttS
 // long-polling, one on a WebSocket from the start — send messages as fast
 // as they can, and Shutdown begins while they do. Every message whose ack
 // said "stored" must be in the database when the server is started again on
-// the same file; every client must be disconnected; Serve must return
-// http.ErrServerClosed, and no goroutine may be left behind.
+// the same file, and every ack that says otherwise must say "server is
+// shutting down": the database is healthy, so a save that fails is one the
+// server took and then cut off. Every client must be disconnected; Serve
+// must return http.ErrServerClosed, and no goroutine may be left behind.
 func TestServerGracefulShutdown(t *testing.T) {
 	exercise.Start(t, "4.8")
 	ttNoLeaks(t, "socket.io-client")
@@ -260,4 +483,122 @@ func TestServerGracefulShutdown(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, total, 10, "some messages were acknowledged")
 	t.Logf("%d messages in the database after the restart", len(stored))
+}
+
+// ttLockDatabase takes the write lock of the SQLite file at path on a
+// connection of its own, as a backup or a second process writing might: the
+// server's saves wait (busy_timeout) until the returned func releases it.
+func ttLockDatabase(t *testing.T, path string) (unlock func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	require.NoError(t, err, "opening %s on a second connection", path)
+	ctx, cancel := context.WithTimeout(context.Background(), ttTimeout)
+	defer cancel()
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err, "a second connection to %s", path)
+	_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+	require.NoError(t, err, "taking the write lock of %s", path)
+	var once bool
+	unlock = func() {
+		if once {
+			return
+		}
+		once = true
+		ctx, cancel := context.WithTimeout(context.Background(), ttTimeout)
+		defer cancel()
+		_, err := conn.ExecContext(ctx, "ROLLBACK")
+		require.NoError(t, err, "releasing the write lock of %s", path)
+		require.NoError(t, conn.Close())
+		require.NoError(t, db.Close())
+	}
+	t.Cleanup(unlock)
+	return unlock
+}
+
+// Shutdown takes no new message from its first moment, and finishes the
+// ones it took. Three clients each have a message being saved when Shutdown
+// is called, the saves waiting for a database that another connection holds
+// locked, and one more message queued behind it. While the database is
+// locked, a fourth client's new message is refused at once with "server is
+// shutting down": the chat drains first. A server that closes its store
+// first is stuck there instead, the close waiting for the saves, the
+// new message waiting for the close, to fail once the lock goes. Then the
+// lock goes, the saves in flight finish, and the messages queued behind them
+// are refused. The file then holds every message whose save had begun
+// before Shutdown, and none of the others.
+func TestServerShutdownRefusesNewMessagesFirst(t *testing.T) {
+	exercise.Start(t, "4.8")
+	ttNoLeaks(t, "socket.io-client")
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s, hs := ttStartServer(t, Config{DB: path})
+
+	ws := map[string]any{"transports": []string{"websocket"}, "reconnection": false}
+	names := []string{"ana", "bob", "cyd", "dan"}
+	clients := make([]*nodepeer.SIOClient, len(names))
+	var want []string // what the file must hold after the shutdown
+	for i, name := range names {
+		clients[i] = ttDial(t, hs.URL, ws)
+		seq := clients[i].EmitWithAck("send-message", map[string]any{"author": name, "text": name + " 0"})
+		require.True(t, ttAwaitAck(t, clients[i], name, seq, ttTimeout).Success, "%s: a message before the shutdown is stored", name)
+		want = append(want, name+" 0")
+	}
+	savers, dan := clients[:3], clients[3]
+
+	unlock := ttLockDatabase(t, path)
+	for i, c := range savers {
+		for n := 1; n <= 2; n++ {
+			c.EmitWithAck("send-message", map[string]any{"author": names[i], "text": fmt.Sprintf("%s %d", names[i], n)})
+		}
+		want = append(want, names[i]+" 1") // its save begins before Shutdown
+	}
+	// Time for the first message of each saver to reach its save and wait
+	// on the lock, before Shutdown begins.
+	time.Sleep(ttDrainQuiet)
+	shutdownErr := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ttTimeout)
+		defer cancel()
+		shutdownErr <- s.Shutdown(ctx)
+	}()
+	// Time for Shutdown to take its first step, then a new message.
+	time.Sleep(ttDrainQuiet)
+	t.Logf("dan sends a message while Shutdown waits for the saves in flight; it must be refused within %v, "+
+		"without the database, which is locked", ttLockedWait)
+	seq := dan.EmitWithAck("send-message", map[string]any{"author": "dan", "text": "dan 1"})
+	ack := ttAwaitAck(t, dan, "dan, during the shutdown", seq, ttLockedWait)
+	require.False(t, ack.Success, "dan: a message sent after Shutdown began must be refused: %s", ack.Raw)
+	require.Equal(t, ttShuttingDown, ack.Error, "dan: the reason a message sent after Shutdown began is refused: %s", ack.Raw)
+	select {
+	case err := <-shutdownErr:
+		t.Fatalf("Shutdown returned (%v) while the saves it had taken were still waiting on the database "+
+			"(or none of them had begun within %v)", err, ttDrainQuiet)
+	default:
+	}
+	unlock()
+
+	for i, c := range savers {
+		run := ttDrainUntilDisconnect(t, c, names[i]) // fails on a refusal other than "server is shutting down"
+		for _, text := range run.acked {
+			require.Equal(t, names[i]+" 1", text, "%s: acknowledged as stored: only its message in flight when Shutdown began", names[i])
+		}
+	}
+	select {
+	case err := <-shutdownErr:
+		require.NoError(t, err, "Shutdown")
+	case <-time.After(2 * ttTimeout):
+		t.Fatalf("Shutdown did not return within %v", 2*ttTimeout)
+	}
+
+	// Reopen the file: the messages whose save had begun before Shutdown
+	// are there, and neither those queued behind them nor dan's.
+	store, err := OpenSQLite(path)
+	require.NoError(t, err, "OpenSQLite(%q) after the shutdown", path)
+	defer store.Close()
+	all, err := store.Before(context.Background(), 0, 100)
+	require.NoError(t, err)
+	var stored []string
+	for _, m := range all {
+		stored = append(stored, m.Text)
+	}
+	require.ElementsMatch(t, want, stored, "the file after the shutdown")
 }
