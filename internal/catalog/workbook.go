@@ -31,6 +31,7 @@ var Workbook = Book{
 			{ID: "2.7", Title: "Reading messages", Points: 20},
 			{ID: "2.8", Title: "Validating text as it streams", Points: 10},
 			{ID: "2.9", Title: "The closing handshake", Points: 10},
+			{ID: "2.10", Title: "Writing a batch", Points: 10},
 		},
 	},
 	{

@@ -5,9 +5,8 @@ import (
 	"sync"
 )
 
-// This file goes beyond the lesson's exercises: lesson 03's event server
-// uses it to send what has queued up for one connection in a single system
-// call.
+// Exercise 2.10: lesson 03's event server uses WriteMessages to send what
+// has queued up for one connection in a single system call.
 
 // A Message is one data message for WriteMessages.
 type Message struct {
