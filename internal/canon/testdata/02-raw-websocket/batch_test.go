@@ -2,7 +2,9 @@ package rawws
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -117,7 +119,12 @@ func TestConcurrentBatchesAreNeverInterleaved(t *testing.T) {
 	exercise.Start(t, "2.10")
 	noLeaks(t)
 	const writers, batches, size = 8, 60, 5
-	c, p := serverConnWithRawClient(t)
+	// The server's connection lets other goroutines run before every write
+	// (yieldingConn), so that others are always waiting for their turn when
+	// one finishes a write: if a batch gave up its turn between two
+	// messages, one of them would take it.
+	cl, sv := tcpPair(t)
+	c, p := NewConn(yieldingConn{sv}, nil, true), newRawPeer(t, cl, nil, true)
 	t.Cleanup(func() { c.CloseNow() })
 	// Round by round, every writer starts its batch at the same moment, so
 	// that batches really are written at the same time.
@@ -182,4 +189,13 @@ func TestConcurrentBatchesAreNeverInterleaved(t *testing.T) {
 	default:
 	}
 	waitFor(t, (<-chan struct{})(done), "the writers to finish")
+}
+
+// A yieldingConn gives the other goroutines a turn before each write, as a
+// busy machine might at any moment.
+type yieldingConn struct{ net.Conn }
+
+func (c yieldingConn) Write(p []byte) (int, error) {
+	runtime.Gosched()
+	return c.Conn.Write(p)
 }
