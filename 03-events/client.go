@@ -9,7 +9,7 @@ import (
 	"github.com/websocket-workbook/workbook/internal/exercise"
 )
 
-// ClientOptions configures Dial.
+// ClientOptions configures NewClient.
 type ClientOptions struct {
 	Namespace string            // default "/"
 	Auth      any               // sent in CONNECT
@@ -27,18 +27,31 @@ type Client struct {
 	// ack table: the same parts as a server Socket, seen from the other side.
 }
 
-// Dial opens the Engine.IO connection (url like http://127.0.0.1:8000, the
-// path /socket.io/ is added), waits for the open packet, sends CONNECT and
-// waits for CONNECT or CONNECT_ERROR (returned as *ConnectError). ctx bounds it.
+// NewClient makes a Client for the server at url (like
+// http://127.0.0.1:8000; the path /socket.io/ is added) without connecting
+// it, as socket.io-client's io(url, { autoConnect: false }) does. Register
+// handlers with On and OnDisconnect, then call Connect: an event the server
+// emits as soon as the socket connects reaches a handler registered before
+// Connect. NewClient checks url (http, https, ws or wss) and that opts.Auth
+// encodes as a JSON object; it makes no connection.
 //
 // The WebSocket URL is ws://host/socket.io/?EIO=4&transport=websocket
 // (https → wss), as socket.io-client builds it with transports:
-// ["websocket"].
-func Dial(ctx context.Context, url string, opts ClientOptions) (*Client, error) {
+// ["websocket"]. A path in url names the namespace ("http://host/admin")
+// unless opts.Namespace does.
+func NewClient(url string, opts ClientOptions) (*Client, error) {
 	return nil, exercise.TODO("3.8")
 }
 
-// ID is the socket id from the server's CONNECT answer.
+// Connect opens the Engine.IO connection, waits for the open packet, sends
+// CONNECT and waits for CONNECT or CONNECT_ERROR (returned as
+// *ConnectError); ctx bounds all of it. From then on the handlers run. A
+// Client connects once: a second Connect, or one after Close, is an error.
+func (c *Client) Connect(ctx context.Context) error {
+	return exercise.TODO("3.8")
+}
+
+// ID is the socket id from the server's CONNECT answer; "" before Connect.
 func (c *Client) ID() string { return c.id }
 
 // On sets the handler of event. Event.Socket is nil on the client;
@@ -56,18 +69,19 @@ func (c *Client) OnDisconnect(fn func(reason string)) {
 	_ = exercise.TODO("3.8")
 }
 
-// Emit sends an event to the server.
+// Emit sends an event to the server; before Connect it is an error.
 func (c *Client) Emit(event string, args ...any) error {
 	return exercise.TODO("3.8")
 }
 
-// EmitWithAck sends an event and waits for the server's ack.
+// EmitWithAck sends an event and waits for the server's ack; before
+// Connect it is an error.
 func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) ([]json.RawMessage, error) {
 	return nil, exercise.TODO("3.8")
 }
 
 // Close sends DISCONNECT, closes the transport; OnDisconnect gets "io client
-// disconnect". The client answers server pings with pongs; it disconnects
+// disconnect". Before Connect it does nothing but make a later Connect fail. The client answers server pings with pongs; it disconnects
 // with "ping timeout" if no ping comes within PingInterval+PingTimeout of the
 // open packet's values.
 func (c *Client) Close() error {

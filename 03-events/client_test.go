@@ -3,6 +3,8 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,19 +21,37 @@ import (
 
 // Exercise 3.8: The Go client.
 //
-// The Go counterpart of socket.io-client: Dial opens
+// The Go counterpart of socket.io-client: NewClient makes it without
+// connecting (autoConnect: false), On registers handlers, and Connect opens
 // /socket.io/?EIO=4&transport=websocket, reads OPEN, sends CONNECT and waits
 // for CONNECT (or CONNECT_ERROR); then On, Emit and acks work as on the
 // server, and the client answers the server's PINGs.
 
-// dialTTClient dials the server with opts and closes the client when the
-// test ends. Its OnDisconnect reasons go to the returned channel.
+// ttConnect makes a Client for url with opts and connects it. A test that
+// needs a handler in place for the first event registers it between
+// NewClient and Connect itself.
+func ttConnect(ctx context.Context, url string, opts ClientOptions) (*Client, error) {
+	c, err := NewClient(url, opts)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, errors.New("NewClient returned no error and no client")
+	}
+	if err := c.Connect(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// dialTTClient connects a client to the server with opts and closes it when
+// the test ends. Its OnDisconnect reasons, registered before Connect, go to
+// the returned channel.
 func dialTTClient(t *testing.T, srv *ttServer, opts ClientOptions) (*Client, <-chan string) {
 	t.Helper()
-	c, err := Dial(ttCtx(t), srv.url(), opts)
-	require.NoError(t, err, "Dial(%s, %+v)", srv.url(), opts)
-	require.NotNil(t, c, "Dial returned no error and no client")
-	t.Cleanup(func() { _ = c.Close() })
+	c, err := NewClient(srv.url(), opts)
+	require.NoError(t, err, "NewClient(%s, %+v)", srv.url(), opts)
+	require.NotNil(t, c, "NewClient returned no error and no client")
 	reasons := make(chan string, 4)
 	c.OnDisconnect(func(reason string) {
 		select {
@@ -39,13 +59,15 @@ func dialTTClient(t *testing.T, srv *ttServer, opts ClientOptions) (*Client, <-c
 		default:
 		}
 	})
+	require.NoError(t, c.Connect(ttCtx(t)), "Connect to %s with %+v", srv.url(), opts)
+	t.Cleanup(func() { _ = c.Close() })
 	return c, reasons
 }
 
 // ttClientRecorder returns a client Handler that copies events to ch.
 func ttClientRecorder(ch chan ttGot) Handler { return ttRecorder(ch) }
 
-func TestDialConnectsAndKnowsItsID(t *testing.T) {
+func TestConnectKnowsItsID(t *testing.T) {
 	exercise.Start(t, "3.8")
 	ttNoLeaks(t)
 	srv := startTTServer(t, Options{}, nil)
@@ -53,6 +75,64 @@ func TestDialConnectsAndKnowsItsID(t *testing.T) {
 	s := srv.nextSocket(t, "the Go client")
 	assert.Equal(t, s.ID(), c.ID(), "Client.ID is the sid of the server's CONNECT")
 	assert.Regexp(t, ttSocketIDPattern, c.ID())
+}
+
+// The reason for NewClient, then On, then Connect: a server that emits in
+// its connection handler (a welcome, the history) sends that event right
+// after the CONNECT answer, and a handler registered only once the client
+// is connected may come too late for it. Registered before Connect, it never
+// does. A thousand connections, and every one sees its welcome.
+func TestHandlersRegisteredBeforeConnectGetTheFirstEvent(t *testing.T) {
+	exercise.Start(t, "3.8")
+	ttNoLeaks(t)
+	const rounds = 1000
+	srv := startTTServer(t, Options{}, func(s *Socket) { _ = s.Emit("welcome", s.ID()) })
+	for i := range rounds {
+		c, err := NewClient(srv.url(), ClientOptions{})
+		require.NoError(t, err)
+		require.NotNil(t, c, "NewClient returned no error and no client")
+		welcome := make(chan string, 1)
+		c.On("welcome", func(e *Event) {
+			var id string
+			_ = e.Decode(0, &id)
+			welcome <- id
+		})
+		require.NoError(t, c.Connect(ttCtx(t)), "connection %d", i+1)
+		id := ttWait(t, welcome, fmt.Sprintf("the welcome of connection %d, emitted by the server's connection handler", i+1))
+		require.Equal(t, c.ID(), id, "connection %d: the welcome names the socket", i+1)
+		require.NoError(t, c.Close())
+	}
+}
+
+// Before Connect a Client has no connection: Emit and EmitWithAck say so,
+// Close does nothing and leaves nothing to wait for, and a Client connects
+// once.
+func TestClientBeforeAndAfterConnect(t *testing.T) {
+	exercise.Start(t, "3.8")
+	ttNoLeaks(t)
+	srv := startTTServer(t, Options{}, nil)
+
+	c, err := NewClient(srv.url(), ClientOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, c)
+	assert.Error(t, c.Emit("send-message", "too early"), "Emit before Connect")
+	_, err = c.EmitWithAck(ttCtx(t), "send-message", "too early")
+	assert.Error(t, err, "EmitWithAck before Connect")
+	assert.Empty(t, c.ID(), "no ID before Connect")
+	require.NoError(t, c.Connect(ttCtx(t)))
+	assert.Error(t, c.Connect(ttCtx(t)), "a second Connect: a Client connects once")
+	require.NoError(t, c.Close())
+
+	closed, err := NewClient(srv.url(), ClientOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, closed)
+	require.NoError(t, closed.Close(), "Close before Connect")
+	assert.Error(t, closed.Connect(ttCtx(t)), "Connect after Close")
+
+	_, err = NewClient("ftp://127.0.0.1:1", ClientOptions{})
+	assert.Error(t, err, "NewClient with a scheme that is not http, https, ws or wss")
+	_, err = NewClient(srv.url(), ClientOptions{Auth: []string{"not", "an", "object"}})
+	assert.Error(t, err, "NewClient with an auth that is not a JSON object")
 }
 
 func TestClientOnAndEmit(t *testing.T) {
@@ -181,7 +261,7 @@ func TestClientNamespace(t *testing.T) {
 	assert.Empty(t, srv.connected, "a client of /admin made no socket in /")
 }
 
-func TestClientDialReturnsTheConnectError(t *testing.T) {
+func TestClientConnectReturnsTheConnectError(t *testing.T) {
 	exercise.Start(t, "3.8")
 	ttNoLeaks(t)
 	srv := startTTServer(t, Options{}, nil, func(s *Server) {
@@ -197,14 +277,14 @@ func TestClientDialReturnsTheConnectError(t *testing.T) {
 		})
 	})
 
-	_, err := Dial(ttCtx(t), srv.url(), ClientOptions{Auth: map[string]string{"token": "bad"}})
+	_, err := ttConnect(ttCtx(t), srv.url(), ClientOptions{Auth: map[string]string{"token": "bad"}})
 	var ce *ConnectError
-	require.ErrorAs(t, err, &ce, "a refused CONNECT makes Dial return a *ConnectError, got %v", err)
+	require.ErrorAs(t, err, &ce, "a refused CONNECT makes Connect return a *ConnectError, got %v", err)
 	assert.Equal(t, "not authorized", ce.Message)
 	assert.JSONEq(t, `{"content":"please log in"}`, ttJSON(t, ce.Data), "ConnectError.Data is the CONNECT_ERROR's data")
 
-	_, err = Dial(ttCtx(t), srv.url(), ClientOptions{Namespace: "/nope"})
-	require.ErrorAs(t, err, &ce, "an unknown namespace makes Dial return a *ConnectError, got %v", err)
+	_, err = ttConnect(ttCtx(t), srv.url(), ClientOptions{Namespace: "/nope"})
+	require.ErrorAs(t, err, &ce, "an unknown namespace makes Connect return a *ConnectError, got %v", err)
 	assert.Equal(t, "Invalid namespace", ce.Message)
 
 	// Auth and Header go to the middleware.
@@ -212,7 +292,7 @@ func TestClientDialReturnsTheConnectError(t *testing.T) {
 	assert.NotEmpty(t, c.ID())
 }
 
-func TestClientDialHonoursTheContext(t *testing.T) {
+func TestClientConnectHonoursTheContext(t *testing.T) {
 	exercise.Start(t, "3.8")
 	ttNoLeaks(t)
 	// A server that upgrades and then says nothing: no open packet comes.
@@ -222,14 +302,14 @@ func TestClientDialHonoursTheContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	c, err := Dial(ctx, hs.URL, ClientOptions{})
+	c, err := ttConnect(ctx, hs.URL, ClientOptions{})
 	if c != nil {
 		_ = c.Close()
 	}
 	elapsed := time.Since(start)
-	require.Error(t, err, "Dial must give up when ctx ends")
-	assert.GreaterOrEqual(t, elapsed, 150*time.Millisecond, "Dial must wait for the open packet until ctx ends; it gave up after %v with %v", elapsed, err)
-	assert.Less(t, elapsed, ttTimeout/2, "Dial must return when ctx ends, not %v later", elapsed)
+	require.Error(t, err, "Connect must give up when ctx ends")
+	assert.GreaterOrEqual(t, elapsed, 150*time.Millisecond, "Connect must wait for the open packet until ctx ends; it gave up after %v with %v", elapsed, err)
+	assert.Less(t, elapsed, ttTimeout/2, "Connect must return when ctx ends, not %v later", elapsed)
 }
 
 func TestClientOnDisconnectReasons(t *testing.T) {
@@ -304,7 +384,7 @@ func TestClientPongEchoesThePingsData(t *testing.T) {
 	// `3probe` (revision 3 of the protocol put it as "a pong packet containing
 	// the same data"). A hand-made server pings with data twice: once before
 	// it answers CONNECT (a ping may come any time after the open packet, so
-	// Dial must answer it too) and once after. It hands the test each pong.
+	// Connect must answer it too) and once after. It hands the test each pong.
 	pongs := make(chan string, 2)
 	hs := ttHandmadeServer(t, func(ws *websocket.Conn) {
 		// pong reads frames until one is a PONG and hands it to the test.
@@ -342,12 +422,12 @@ func TestClientPongEchoesThePingsData(t *testing.T) {
 		}
 	})
 
-	c, err := Dial(ttCtx(t), hs.URL, ClientOptions{})
+	c, err := ttConnect(ttCtx(t), hs.URL, ClientOptions{})
 	require.NoError(t, err)
 	require.NotNil(t, c)
 	t.Cleanup(func() { _ = c.Close() })
 	assert.Equal(t, "3probe", ttWait(t, pongs, "the pong to `2probe`, sent before the CONNECT answer"),
-		"Dial answers a ping that comes before the CONNECT answer with PONG and the ping's data")
+		"Connect answers a ping that comes before the CONNECT answer with PONG and the ping's data")
 	assert.Equal(t, "3after-connect", ttWait(t, pongs, "the pong to `2after-connect`"),
 		"the connected client answers a ping with PONG and the ping's data")
 }
@@ -372,7 +452,7 @@ func TestClientNoticesASilentServer(t *testing.T) {
 		}
 	})
 
-	c, err := Dial(ttCtx(t), hs.URL, ClientOptions{})
+	c, err := ttConnect(ttCtx(t), hs.URL, ClientOptions{})
 	require.NoError(t, err)
 	require.NotNil(t, c)
 	t.Cleanup(func() { _ = c.Close() })

@@ -91,7 +91,7 @@ func TestAuthenticateConnectsAfterLogin(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
 	defer cancel()
-	c, err := events.Dial(ctx, rig.URL, events.ClientOptions{Namespace: "/open"})
+	c, err := ltConnectGo(ctx, rig.URL, events.ClientOptions{Namespace: "/open"})
 	require.NoError(t, err, "a namespace without middleware lets anyone in")
 	t.Cleanup(func() { _ = c.Close() })
 	j := amNextJoin(t, joined, "anonymous")

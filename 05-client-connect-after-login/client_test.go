@@ -318,7 +318,7 @@ func TestClientLogout(t *testing.T) {
 
 	logouts := srv.Logouts()
 	require.Len(t, logouts, 1, "Logout posts to /api/logout once")
-	conn, err := events.Dial(clCtx(t), srv.URL, events.ClientOptions{Auth: map[string]string{"token": logouts[0]}})
+	conn, err := ltConnectGo(clCtx(t), srv.URL, events.ClientOptions{Auth: map[string]string{"token": logouts[0]}})
 	if err == nil {
 		_ = conn.Close()
 	}

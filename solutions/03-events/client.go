@@ -9,12 +9,13 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
 
-// ClientOptions configures Dial.
+// ClientOptions configures NewClient.
 type ClientOptions struct {
 	Namespace string            // default "/"
 	Auth      any               // sent in CONNECT
@@ -43,22 +44,36 @@ const clientCloseWait = time.Second
 // any goroutine.
 type Client struct {
 	endpoint
-	id        string
-	heartbeat time.Duration // pingInterval + pingTimeout of the open packet
-	wg        sync.WaitGroup
-	closeOnce sync.Once
+	url    string            // the WebSocket URL, with /socket.io/ and the query
+	auth   json.RawMessage   // CONNECT's payload; nil for none
+	dialer *websocket.Dialer // never nil
+	header http.Header
+
+	dialed      bool          // Connect was called (endpoint.mu)
+	closedEarly bool          // Close came before Connect had connected (endpoint.mu)
+	connected   atomic.Bool   // Connect succeeded: w is set and the goroutines run
+	id          string        // set by Connect (endpoint.mu)
+	heartbeat   time.Duration // pingInterval + pingTimeout of the open packet
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
 }
 
-// Dial opens the Engine.IO connection (url like http://127.0.0.1:8000, the
-// path /socket.io/ is added), waits for the open packet, sends CONNECT and
-// waits for CONNECT or CONNECT_ERROR (returned as *ConnectError). ctx bounds it.
+// NewClient makes a Client for the server at rawURL (like
+// http://127.0.0.1:8000; the path /socket.io/ is added) without connecting
+// it: the npm client's io(url, { autoConnect: false }). Register handlers
+// with On and OnDisconnect, then call Connect. That order is the point: an
+// event the server emits as soon as the socket connects (a welcome, the
+// history) reaches a handler registered before Connect, whereas a client
+// that connected first could receive it before anyone listened, and drop
+// it, as socket.io-client drops an event nobody listens to.
 //
-// As with socket.io-client, a path in url names the namespace
-// ("http://host/admin") unless opts.Namespace does.
-func Dial(ctx context.Context, rawURL string, opts ClientOptions) (*Client, error) {
+// As with socket.io-client, a path in rawURL names the namespace
+// ("http://host/admin") unless opts.Namespace does. NewClient checks the URL
+// and encodes opts.Auth; it makes no connection.
+func NewClient(rawURL string, opts ClientOptions) (*Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("events: dial: %w", err)
+		return nil, fmt.Errorf("events: client: %w", err)
 	}
 	switch u.Scheme {
 	case "http", "ws":
@@ -66,7 +81,7 @@ func Dial(ctx context.Context, rawURL string, opts ClientOptions) (*Client, erro
 	case "https", "wss":
 		u.Scheme = "wss"
 	default:
-		return nil, fmt.Errorf("events: dial %s: scheme must be http, https, ws or wss", rawURL)
+		return nil, fmt.Errorf("events: client for %s: scheme must be http, https, ws or wss", rawURL)
 	}
 	nsp := opts.Namespace
 	if nsp == "" && u.Path != "" && u.Path != "/" {
@@ -84,40 +99,71 @@ func Dial(ctx context.Context, rawURL string, opts ClientOptions) (*Client, erro
 	var auth json.RawMessage
 	if opts.Auth != nil {
 		if auth, err = json.Marshal(opts.Auth); err != nil {
-			return nil, fmt.Errorf("events: dial: auth: %w", err)
+			return nil, fmt.Errorf("events: client: auth: %w", err)
 		}
 		if jsonKind(auth) != '{' {
-			return nil, errors.New("events: dial: auth must encode as a JSON object")
+			return nil, errors.New("events: client: auth must encode as a JSON object")
 		}
 	}
-
 	d := opts.Dialer
 	if d == nil {
 		d = websocket.DefaultDialer
 	}
-	conn, resp, err := d.DialContext(ctx, u.String(), opts.Header)
-	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("events: dial %s: %s: %w", u, resp.Status, err)
-		}
-		return nil, fmt.Errorf("events: dial %s: %w", u, err)
-	}
-	t := &gorillaTransport{c: conn}
-	c, err := handshake(ctx, t, nsp, auth)
-	if err != nil {
-		_ = t.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("events: dial %s: %w", u, ctx.Err())
-		}
-		return nil, err
-	}
-	c.start()
+	c := &Client{url: u.String(), auth: auth, dialer: d, header: opts.Header}
+	c.init(nsp, nil, nil)
 	return c, nil
 }
 
+// Connect opens the Engine.IO connection, waits for the open packet, sends
+// CONNECT and waits for CONNECT or CONNECT_ERROR (returned as
+// *ConnectError); ctx bounds all of it. From then on the handlers run. A
+// Client connects once: a second Connect, or a Connect after Close, is an
+// error (make a new Client to connect again).
+func (c *Client) Connect(ctx context.Context) error {
+	c.mu.Lock()
+	if c.dialed || c.closedEarly {
+		c.mu.Unlock()
+		return errors.New("events: Connect on a Client that has connected or closed; a Client connects once")
+	}
+	c.dialed = true
+	c.mu.Unlock()
+
+	conn, resp, err := c.dialer.DialContext(ctx, c.url, c.header)
+	if err != nil {
+		if resp != nil {
+			return fmt.Errorf("events: dial %s: %s: %w", c.url, resp.Status, err)
+		}
+		return fmt.Errorf("events: dial %s: %w", c.url, err)
+	}
+	t := &gorillaTransport{c: conn}
+	id, heartbeat, err := handshake(ctx, t, c.nsp, c.auth)
+	if err != nil {
+		_ = t.Close()
+		if ctx.Err() != nil {
+			return fmt.Errorf("events: dial %s: %w", c.url, ctx.Err())
+		}
+		return err
+	}
+	c.mu.Lock()
+	if c.closedEarly {
+		c.mu.Unlock()
+		_ = t.Close()
+		return errors.New("events: the Client was closed while it connected")
+	}
+	c.id, c.heartbeat, c.w = id, heartbeat, newWire(t, clientQueue)
+	c.connected.Store(true)
+	c.mu.Unlock()
+	c.start()
+	return nil
+}
+
+// errNotConnected is what Emit and EmitWithAck return before Connect.
+var errNotConnected = errors.New("events: the Client is not connected: call Connect first")
+
 // handshake reads the open packet, sends CONNECT and reads the answer,
-// before any goroutine of the Client runs.
-func handshake(ctx context.Context, t *gorillaTransport, nsp string, auth json.RawMessage) (*Client, error) {
+// before any goroutine of the Client runs. It returns the socket's ID and
+// the open packet's pingInterval + pingTimeout.
+func handshake(ctx context.Context, t *gorillaTransport, nsp string, auth json.RawMessage) (id string, heartbeat time.Duration, err error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = t.SetReadDeadline(dl)
 	}
@@ -126,11 +172,11 @@ func handshake(ctx context.Context, t *gorillaTransport, nsp string, auth json.R
 
 	frame, binary, err := t.ReadMessage()
 	if err != nil {
-		return nil, fmt.Errorf("events: waiting for the open packet: %w", err)
+		return "", 0, fmt.Errorf("events: waiting for the open packet: %w", err)
 	}
 	ep, err := DecodeEIO(frame, binary)
 	if err != nil || ep.Type != EIOOpen {
-		return nil, fmt.Errorf("events: expected the Engine.IO open packet, got %q", frame)
+		return "", 0, fmt.Errorf("events: expected the Engine.IO open packet, got %q", frame)
 	}
 	var open struct {
 		Sid          string `json:"sid"`
@@ -139,38 +185,38 @@ func handshake(ctx context.Context, t *gorillaTransport, nsp string, auth json.R
 		MaxPayload   int64  `json:"maxPayload"`
 	}
 	if err := json.Unmarshal(ep.Data, &open); err != nil || open.Sid == "" {
-		return nil, fmt.Errorf("events: bad open packet %q", frame)
+		return "", 0, fmt.Errorf("events: bad open packet %q", frame)
 	}
 	if open.MaxPayload > 0 {
 		t.SetReadLimit(open.MaxPayload)
 	}
 	connect, _ := EncodeEIO(EIOPacket{Type: EIOMessage, Data: EncodePacket(Packet{Type: PacketConnect, Namespace: nsp, ID: -1, Data: auth})})
 	if err := t.WriteMessage(connect, false); err != nil {
-		return nil, fmt.Errorf("events: sending CONNECT: %w", err)
+		return "", 0, fmt.Errorf("events: sending CONNECT: %w", err)
 	}
 	for {
 		frame, binary, err := t.ReadMessage()
 		if err != nil {
-			return nil, fmt.Errorf("events: waiting for CONNECT: %w", err)
+			return "", 0, fmt.Errorf("events: waiting for CONNECT: %w", err)
 		}
 		ep, err := DecodeEIO(frame, binary)
 		if err != nil {
-			return nil, err
+			return "", 0, err
 		}
 		switch {
 		case ep.Type == EIOPing:
 			if err := t.WriteMessage(append([]byte{byte(EIOPong)}, ep.Data...), false); err != nil {
-				return nil, err
+				return "", 0, err
 			}
 			continue
 		case ep.Type == EIOClose:
-			return nil, errors.New("events: the server closed the session")
+			return "", 0, errors.New("events: the server closed the session")
 		case ep.Type != EIOMessage || ep.Binary:
 			continue
 		}
 		p, _, err := DecodePacket(ep.Data)
 		if err != nil {
-			return nil, err
+			return "", 0, err
 		}
 		if p.Namespace != nsp {
 			continue
@@ -181,16 +227,14 @@ func handshake(ctx context.Context, t *gorillaTransport, nsp string, auth json.R
 				Sid string `json:"sid"`
 			}
 			if json.Unmarshal(p.Data, &answer) != nil || answer.Sid == "" {
-				return nil, fmt.Errorf("events: CONNECT answer without sid: %q", frame)
+				return "", 0, fmt.Errorf("events: CONNECT answer without sid: %q", frame)
 			}
 			if !stop() && ctx.Err() != nil {
-				return nil, ctx.Err()
+				return "", 0, ctx.Err()
 			}
-			c := &Client{id: answer.Sid, heartbeat: time.Duration(open.PingInterval+open.PingTimeout) * time.Millisecond}
-			c.init(nsp, newWire(t, clientQueue), nil)
-			return c, nil
+			return answer.Sid, time.Duration(open.PingInterval+open.PingTimeout) * time.Millisecond, nil
 		case PacketConnectError:
-			return nil, parseConnectError(p.Data)
+			return "", 0, parseConnectError(p.Data)
 		}
 	}
 }
@@ -276,7 +320,11 @@ func (c *Client) handleFrame(asm *assembler, frame []byte, binary bool) error {
 }
 
 // ID is the socket id from the server's CONNECT answer.
-func (c *Client) ID() string { return c.id }
+func (c *Client) ID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.id
+}
 
 // On sets the handler of event. Event.Socket is nil on the client;
 // Event.Ack answers the server's EmitWithAck.
@@ -287,22 +335,38 @@ func (c *Client) On(event string, h Handler) { c.on(event, h) }
 // "io client disconnect" after Close, "transport close", "ping timeout".
 func (c *Client) OnDisconnect(fn func(reason string)) { c.addOnDisconnect(fn) }
 
-// Emit sends an event to the server.
-func (c *Client) Emit(event string, args ...any) error { return c.emit(event, args) }
+// Emit sends an event to the server; before Connect it is an error.
+func (c *Client) Emit(event string, args ...any) error {
+	if !c.connected.Load() {
+		return errNotConnected
+	}
+	return c.emit(event, args)
+}
 
-// EmitWithAck sends an event and waits for the server's ack.
+// EmitWithAck sends an event and waits for the server's ack; before
+// Connect it is an error.
 func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) ([]json.RawMessage, error) {
+	if !c.connected.Load() {
+		return nil, errNotConnected
+	}
 	return c.emitWithAck(ctx, event, args)
 }
 
 // Close sends DISCONNECT, closes the transport; OnDisconnect gets "io client
-// disconnect". It waits for the Client's goroutines, except when called from
+// disconnect". Before Connect it does nothing but make a later Connect fail. It waits for the Client's goroutines, except when called from
 // one of its own handlers (then the handler goroutine finishes after it).
 //
 // The client answers server pings with pongs; it disconnects with "ping
 // timeout" if no ping comes within PingInterval+PingTimeout of the open
 // packet's values.
 func (c *Client) Close() error {
+	c.mu.Lock()
+	if !c.connected.Load() {
+		c.closedEarly = true // a Connect in progress gives up; a later one refuses
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
 	c.closeOnce.Do(func() {
 		disconnect := messageItem(Packet{Type: PacketDisconnect, Namespace: c.nsp, ID: -1})
 		c.w.sendThenEnd(disconnect, reasonIOClientDisconnect)

@@ -413,9 +413,9 @@ func TestMiddlewareRefusalSeenByBothClients(t *testing.T) {
 	assert.Equal(t, "not authorized", r.Message)
 	assert.JSONEq(t, `{"content":"please log in","code":401}`, string(r.Data))
 
-	_, err := Dial(ttCtx(t), srv.url(), ClientOptions{})
+	_, err := ttConnect(ttCtx(t), srv.url(), ClientOptions{})
 	var ce *ConnectError
-	require.ErrorAs(t, err, &ce, "the Go client's Dial returns the *ConnectError")
+	require.ErrorAs(t, err, &ce, "the Go client's Connect returns the *ConnectError")
 	assert.Equal(t, "not authorized", ce.Message)
 	assert.JSONEq(t, `{"content":"please log in","code":401}`, ttJSON(t, ce.Data))
 }
@@ -428,13 +428,13 @@ func TestGoClientAgainstNodeServer(t *testing.T) {
 	// this lesson's server.
 	ns := nodepeer.StartSIOServer(t)
 
-	_, err := Dial(ttCtx(t), ns.URL(), ClientOptions{Auth: map[string]any{"token": "bad"}})
+	_, err := ttConnect(ttCtx(t), ns.URL(), ClientOptions{Auth: map[string]any{"token": "bad"}})
 	var ce *ConnectError
 	require.ErrorAs(t, err, &ce, "Node's middleware refuses token \"bad\"")
 	assert.Equal(t, "refused", ce.Message)
 	assert.JSONEq(t, `{"why":"bad token"}`, ttJSON(t, ce.Data))
 
-	c, err := Dial(ttCtx(t), ns.URL(), ClientOptions{Namespace: "/admin", Auth: map[string]any{"token": "ok"}})
+	c, err := ttConnect(ttCtx(t), ns.URL(), ClientOptions{Namespace: "/admin", Auth: map[string]any{"token": "ok"}})
 	require.NoError(t, err)
 	require.NotNil(t, c)
 	t.Cleanup(func() { _ = c.Close() })

@@ -328,13 +328,11 @@ func (c *Client) Connect(ctx context.Context) error {
 	// Disconnect, from another goroutine, ends this attempt too.
 	dctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(r.ctx, cancel)
-	conn, err := c.dial(dctx, token)
+	conn, lost, err := c.dial(dctx, r, token)
 	stop()
 	cancel()
-	var lost <-chan string
 	if err == nil {
-		var ok bool
-		if lost, ok = c.attach(r, conn); !ok {
+		if !c.attach(r, conn) {
 			_ = conn.Close()
 			err = errors.New("login: Connect: Disconnect was called while connecting")
 		}

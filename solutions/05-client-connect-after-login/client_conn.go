@@ -66,32 +66,48 @@ func (c *Client) backoff(n int) time.Duration {
 	return min(d, c.opts.MaxBackoff)
 }
 
-// dial makes one connection with token as the auth.
-func (c *Client) dial(ctx context.Context, token string) (*events.Client, error) {
-	return events.Dial(ctx, c.base.String(), events.ClientOptions{
+// dial makes one connection of r with token as the auth. The Client's
+// handlers are registered on it before it connects, as socket.io-client
+// has its listeners before its socket connects, so that an event the
+// server emits at once (its welcome, the history) is not lost; the
+// returned channel gets the reason the connection ends.
+func (c *Client) dial(ctx context.Context, r *run, token string) (*events.Client, <-chan string, error) {
+	conn, err := events.NewClient(c.base.String(), events.ClientOptions{
 		Namespace: "/",
 		Auth:      map[string]string{"token": token},
 		Header:    c.opts.Header,
 		Dialer:    c.opts.Dialer,
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	c.mu.Lock()
+	for event, h := range c.handlers {
+		conn.On(event, r.handler(h))
+	}
+	c.mu.Unlock()
+	lost := make(chan string, 1)
+	conn.OnDisconnect(func(reason string) { lost <- reason })
+	if err := conn.Connect(ctx); err != nil {
+		return nil, nil, err
+	}
+	return conn, lost, nil
 }
 
-// attach makes conn the connection of r, with the Client's handlers, and
-// returns the channel that gets the reason it ends. It reports false, and
-// leaves conn alone, when r has been stopped meanwhile.
-func (c *Client) attach(r *run, conn *events.Client) (<-chan string, bool) {
-	lost := make(chan string, 1)
+// attach makes conn the connection of r. It reports false, and leaves conn
+// alone, when r has been stopped meanwhile. A handler set with On while
+// conn was connecting is set on it here.
+func (c *Client) attach(r *run, conn *events.Client) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.run != r || r.ctx.Err() != nil {
-		return nil, false
+		return false
 	}
 	r.conn = conn
 	for event, h := range c.handlers {
 		conn.On(event, r.handler(h))
 	}
-	conn.OnDisconnect(func(reason string) { lost <- reason })
-	return lost, true
+	return true
 }
 
 // keep is the goroutine of a run: it reports StateConnected, waits for
@@ -149,10 +165,10 @@ func (c *Client) reconnect(r *run, reason string) (*events.Client, <-chan string
 			return nil, nil
 		}
 		ctx, cancel := context.WithTimeout(r.ctx, attemptTimeout)
-		conn, err := c.dial(ctx, token)
+		conn, lost, err := c.dial(ctx, r, token)
 		cancel()
 		if err == nil {
-			if lost, ok := c.attach(r, conn); ok {
+			if c.attach(r, conn) {
 				return conn, lost
 			}
 			_ = conn.Close()

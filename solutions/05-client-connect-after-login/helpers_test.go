@@ -543,9 +543,7 @@ func ltDialGo(t *testing.T, url, who, token string) (*ltGo, error) {
 	if token != "" {
 		opts.Auth = map[string]string{"token": token}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
-	defer cancel()
-	c, err := events.Dial(ctx, url, opts)
+	c, err := events.NewClient(url, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -554,25 +552,42 @@ func ltDialGo(t *testing.T, url, who, token string) (*ltGo, error) {
 		c.On(name, func(e *events.Event) { g.events <- ltGoEvent{Name: e.Name, Args: e.Args} })
 	}
 	c.OnDisconnect(func(reason string) { g.events <- ltGoEvent{Name: "disconnect", Reason: reason} })
+	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
+	defer cancel()
+	if err := c.Connect(ctx); err != nil {
+		return nil, err
+	}
 	t.Cleanup(func() { _ = c.Close() })
 	return g, nil
+}
+
+// ltConnectGo makes an events.Client for url and connects it.
+func ltConnectGo(ctx context.Context, url string, opts events.ClientOptions) (*events.Client, error) {
+	c, err := events.NewClient(url, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Connect(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // ltMustDialGo is ltDialGo for a token that must be accepted.
 func ltMustDialGo(t *testing.T, url, who, token string) *ltGo {
 	t.Helper()
 	g, err := ltDialGo(t, url, who, token)
-	require.NoError(t, err, "%s: events.Dial with a valid token", who)
+	require.NoError(t, err, "%s: an events.Client with a valid token", who)
 	return g
 }
 
-// ltRefusedGo requires events.Dial with token (auth as given: nil for none)
+// ltRefusedGo requires an events.Client with token (auth as given: nil for none)
 // to be refused with a CONNECT_ERROR whose message is want.
 func ltRefusedGo(t *testing.T, url string, auth any, want, why string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
 	defer cancel()
-	c, err := events.Dial(ctx, url, events.ClientOptions{Auth: auth})
+	c, err := ltConnectGo(ctx, url, events.ClientOptions{Auth: auth})
 	if err == nil {
 		_ = c.Close()
 		t.Fatalf("connecting with %s must be refused with CONNECT_ERROR %q, but it was accepted", why, want)
