@@ -234,7 +234,9 @@ func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(e
 func (s *Server) To(rooms ...string) *Broadcast { return s.Of("/").To(rooms...) }
 
 // Close disconnects every socket with reason ReasonServerShutdown, waits for
-// their goroutines, and refuses new connections.
+// their goroutines, and refuses new connections. What a session had queued
+// when Close was called (an ack, a broadcast) is written first; a client
+// that does not read it within two seconds is cut off.
 //
 // Each socket's OnDisconnect runs and each transport closes with a close
 // frame; socket.io-client sees "transport close" and, as after any lost
@@ -248,12 +250,32 @@ func (s *Server) Close() error {
 		sessions = append(sessions, sess)
 	}
 	s.mu.Unlock()
+	// What each session has queued (the acks of saves that finished just
+	// now, the last broadcasts) goes out first, then its transport closes;
+	// a session whose client does not read is cut off after closeFlush.
+	for _, sess := range sessions {
+		sess.w.endAfterQueue(ReasonServerShutdown)
+	}
+	flushed := time.NewTimer(closeFlush)
+	defer flushed.Stop()
+wait:
+	for _, sess := range sessions {
+		select {
+		case <-sess.w.done:
+		case <-flushed.C:
+			break wait
+		}
+	}
 	for _, sess := range sessions {
 		sess.w.shutdown(ReasonServerShutdown)
 	}
 	s.wg.Wait()
 	return nil
 }
+
+// closeFlush bounds how long Close lets the sessions write what they had
+// queued before it closes them anyway.
+const closeFlush = 2 * time.Second
 
 func (s *Server) removeSession(sess *session) {
 	s.mu.Lock()

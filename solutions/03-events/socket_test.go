@@ -476,6 +476,40 @@ func TestServerCloseDisconnectsEveryone(t *testing.T) {
 	assert.Error(t, ttTryDial(srv), "after Server.Close new connections are refused")
 }
 
+// Server.Close lets each session write what it had queued before it closes
+// it, so the last acks and broadcasts of a server that is going away still
+// arrive, in order. The queue here is deep: the client has not read yet, so
+// the kernel's buffers between it and the server are full when Close is
+// called, and 200 events of 64 KiB wait behind them.
+func TestServerCloseWritesWhatWasQueuedFirst(t *testing.T) {
+	exercise.Start(t, "3.4")
+	ttNoLeaks(t)
+	const events = 200
+	srv := startTTServer(t, Options{SendQueue: 256}, nil)
+	c := dialTTRaw(t, srv, "a client that reads only once Close has begun", nil)
+	c.connect("/", "")
+	s := srv.nextSocket(t, "the client")
+	big := strings.Repeat("x", 64<<10)
+	for i := range events {
+		require.NoError(t, s.Emit("tick", i, big), "Emit of event %d: it only queues", i)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- srv.Close() }()
+	var got []int
+	for _, f := range c.expectClosed("Server.Close, once what was queued is written") {
+		var i int
+		if _, err := fmt.Sscanf(f, `42["tick",%d,`, &i); err == nil {
+			got = append(got, i)
+		}
+	}
+	require.Len(t, got, events, "the events emitted before Server.Close must all arrive before the connection closes; got %d of %d", len(got), events)
+	for k, i := range got {
+		require.Equal(t, k, i, "the events arrive in the order they were emitted")
+	}
+	require.NoError(t, ttWait(t, closed, "Server.Close to return"))
+	assert.Equal(t, ReasonServerShutdown, srv.reasonFor(t, s.ID(), "Server.Close"))
+}
+
 func TestSlowClientIsCutOffAndOthersKeepReceiving(t *testing.T) {
 	exercise.Start(t, "3.4")
 	ttNoLeaks(t)

@@ -166,6 +166,22 @@ func (w *wire) sendThenEnd(it *outItem, reason string) {
 	w.pushLocked(it, &outItem{final: reason})
 }
 
+// endAfterQueue ends the wire with reason once the writer has written what
+// is queued now, the way sendThenEnd does after its packet; a wire whose
+// queue is full is ended at once.
+func (w *wire) endAfterQueue(reason string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	if len(w.q)-w.head+1 > w.limit {
+		w.shutdownLocked(reason)
+		return
+	}
+	w.pushLocked(&outItem{final: reason})
+}
+
 // pushLocked appends items to the queue and wakes the writer. When the
 // array is full it first moves the waiting items to its front, so that it
 // grows with the items waiting, not with all those ever sent.
