@@ -41,9 +41,14 @@ func (e *NotDoneError) Error() string {
 	if !ok {
 		return fmt.Sprintf("exercise %s is not done yet (and is not in the catalogue)", e.ID)
 	}
-	return fmt.Sprintf("exercise %s (%s) is not done yet: read %s, then replace this exercise.TODO call with your code",
+	return fmt.Sprintf("exercise %s (%s"+NotDoneMark+"%s, then replace this exercise.TODO call with your code",
 		e.ID, ex.Title, l.Section(ex))
 }
+
+// NotDoneMark is the part of a NotDoneError's message that tells it from
+// any other failure; the runner looks for it in a test's output to say
+// "not done yet" rather than "wrong".
+const NotDoneMark = ") is not done yet: read "
 
 // Unwrap makes errors.Is(err, ErrNotDone) true.
 func (e *NotDoneError) Unwrap() error { return ErrNotDone }

@@ -100,21 +100,11 @@ func (w *Workbook) Grade(ctx context.Context, opts GradeOptions) (*Grade, error)
 	}
 	started := time.Now()
 
-	ws, err := os.MkdirTemp("", "workbook-grade-")
+	ws, err := w.scratchCopy("workbook-grade-")
 	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(ws)
-	if err := copyTree(ws, w.Root); err != nil {
 		return nil, fmt.Errorf("preparing the grading workspace: %w", err)
 	}
-	// Tests that drive the npm clients need the installed packages; they
-	// are not copied (they are large, and nothing grades them), but linked.
-	if modules := w.path("node_modules"); isDir(modules) {
-		if err := os.Symlink(modules, filepath.Join(ws, "node_modules")); err != nil {
-			return nil, fmt.Errorf("preparing the grading workspace: %w", err)
-		}
-	}
+	defer os.RemoveAll(ws)
 	graded := &Workbook{Root: ws, Book: w.Book, Out: w.Out, Env: append(w.environ(), "GOWORK=off")}
 
 	g := &Grade{Race: graded.raceDetector(ctx)}
@@ -358,7 +348,7 @@ func (w *Workbook) raceDetector(ctx context.Context) bool {
 // the exercise is not done yet, rather than done wrong.
 func reachedTODO(detail []string) bool {
 	for _, l := range detail {
-		if strings.Contains(l, ") is not done yet: read ") {
+		if strings.Contains(l, exercise.NotDoneMark) {
 			return true
 		}
 	}

@@ -180,12 +180,7 @@ func (w *Workbook) VerifyMistakes(ctx context.Context, lesson string) (bool, err
 			return false, err
 		}
 	}
-	if c.gaps > 0 {
-		w.printf("\n%s\n", w.style().red(fmt.Sprintf("verify: %s found.", plural(c.gaps, "gap"))))
-		return false, nil
-	}
-	w.printf("\n%s\n", w.style().green("verify: every kept mistake is caught."))
-	return true, nil
+	return c.verdict("every kept mistake is caught"), nil
 }
 
 // verifyMistakes proves that each kept mistake of the lesson is caught: the

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -93,25 +92,17 @@ func (w *Workbook) loadSample(name string) (Sample, error) {
 // runSample makes the sample's output: the runner's command in a scratch
 // copy of the module with the sample's edits made.
 func (w *Workbook) runSample(ctx context.Context, s Sample) (string, error) {
-	scratch, err := os.MkdirTemp("", "workbook-sample-")
+	scratch, err := w.scratchCopy("workbook-sample-")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(scratch)
-	if err := copyTree(scratch, w.Root); err != nil {
-		return "", err
-	}
 	edited, err := applyEdits(scratch, s.Edits)
 	if err != nil {
 		return "", err
 	}
 	for path, text := range edited {
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			return "", err
-		}
-	}
-	if modules := w.path("node_modules"); isDir(modules) {
-		if err := os.Symlink(modules, filepath.Join(scratch, "node_modules")); err != nil {
 			return "", err
 		}
 	}

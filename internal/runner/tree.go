@@ -147,3 +147,24 @@ func diffFiles(a, b map[string][]byte) []string {
 	slices.Sort(names)
 	return names
 }
+
+// scratchCopy copies the root to a new temporary directory whose name
+// starts with prefix, for grading or for making a sample, and returns it;
+// the caller removes it. The npm packages are not copied (they are large,
+// and nothing changes them) but linked, for the tests that drive the npm
+// clients.
+func (w *Workbook) scratchCopy(prefix string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	err = copyTree(dir, w.Root)
+	if modules := w.path("node_modules"); err == nil && isDir(modules) {
+		err = os.Symlink(modules, filepath.Join(dir, "node_modules"))
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}

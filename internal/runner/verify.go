@@ -58,13 +58,7 @@ func (w *Workbook) Verify(ctx context.Context) (bool, error) {
 		return false, err
 	}
 
-	s := w.style()
-	if c.gaps > 0 {
-		w.printf("\n%s\n", s.red(fmt.Sprintf("verify: %s found.", plural(c.gaps, "gap"))))
-		return false, nil
-	}
-	w.printf("\n%s\n", s.green("verify: every check passed."))
-	return true, nil
+	return c.verdict("every check passed"), nil
 }
 
 // A checklist prints checks as they are made and counts the gaps.
@@ -77,6 +71,18 @@ func (c *checklist) section(title string) { c.w.printf("%s\n", c.w.style().bold(
 
 func (c *checklist) ok(format string, args ...any) {
 	c.w.printf("  %s %s\n", c.w.style().pass(), fmt.Sprintf(format, args...))
+}
+
+// verdict prints the last line of a verification, the number of gaps or
+// passed, and reports whether there were none.
+func (c *checklist) verdict(passed string) bool {
+	s := c.w.style()
+	if c.gaps > 0 {
+		c.w.printf("\n%s\n", s.red(fmt.Sprintf("verify: %s found.", plural(c.gaps, "gap"))))
+		return false
+	}
+	c.w.printf("\n%s\n", s.green("verify: "+passed+"."))
+	return true
 }
 
 // gap reports a failed check, with detail lines under it.

@@ -3,7 +3,6 @@ package rawws
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"runtime"
 	"sync"
 	"testing"
@@ -70,18 +69,7 @@ func TestWriteMessagesReachGorilla(t *testing.T) {
 	exercise.Start(t, "2.10")
 	noLeaks(t)
 	msgs := batchOf(7)
-	wrote := make(chan error, 1)
-	s := newConnServer(t, func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
-		c, err := (&Upgrader{}).Upgrade(w, r, nil)
-		if err != nil {
-			wrote <- err
-			return
-		}
-		defer c.CloseNow()
-		wrote <- c.WriteMessages(msgs)
-		<-done
-	})
-	g := gorillaDial(t, s.wsURL("/"), nil)
+	g, wrote := rawwsServerWriting(t, func(c *Conn) error { return c.WriteMessages(msgs) })
 	for i, m := range msgs {
 		require.NoError(t, g.SetReadDeadline(deadlineFor(len(m.Data))))
 		op, p, err := g.ReadMessage()

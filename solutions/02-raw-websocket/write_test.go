@@ -215,24 +215,14 @@ func TestServerMessagesReachGorillaClient(t *testing.T) {
 	exercise.Start(t, "2.6")
 	noLeaks(t)
 	msgs := testMessages()
-	wrote := make(chan error, 1)
-	s := newConnServer(t, func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
-		c, err := (&Upgrader{}).Upgrade(w, r, nil)
-		if err != nil {
-			wrote <- err
-			return
-		}
-		defer c.CloseNow()
+	g, wrote := rawwsServerWriting(t, func(c *Conn) error {
 		for _, m := range msgs {
 			if err := c.WriteMessage(m.op, m.p); err != nil {
-				wrote <- fmt.Errorf("WriteMessage of a %v: %w", m, err)
-				return
+				return fmt.Errorf("WriteMessage of a %v: %w", m, err)
 			}
 		}
-		wrote <- nil
-		<-done
+		return nil
 	})
-	g := gorillaDial(t, s.wsURL("/"), nil)
 	for _, m := range msgs {
 		require.NoError(t, g.SetReadDeadline(deadlineFor(len(m.p))))
 		op, p, err := g.ReadMessage()
@@ -241,6 +231,29 @@ func TestServerMessagesReachGorillaClient(t *testing.T) {
 		requireSameBytes(t, m.p, p, m.String())
 	}
 	require.NoError(t, waitFor(t, wrote, "the server to finish writing"))
+}
+
+// rawwsServerWriting serves one WebSocket with a rawws server that runs
+// write on its Conn and then, if it succeeded, waits for the test to end,
+// and connects to it with gorilla/websocket. The channel gets what write
+// returned.
+func rawwsServerWriting(t *testing.T, write func(c *Conn) error) (*gws.Conn, <-chan error) {
+	t.Helper()
+	wrote := make(chan error, 1)
+	s := newConnServer(t, func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+		c, err := (&Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			wrote <- err
+			return
+		}
+		defer c.CloseNow()
+		err = write(c)
+		wrote <- err
+		if err == nil {
+			<-done // a failed write closes at once, so the reader is not kept waiting
+		}
+	})
+	return gorillaDial(t, s.wsURL("/"), nil), wrote
 }
 
 // gorillaSink is a gorilla/websocket server that reads messages and passes

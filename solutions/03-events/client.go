@@ -369,7 +369,7 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 	c.closeOnce.Do(func() {
 		disconnect := messageItem(Packet{Type: PacketDisconnect, Namespace: c.nsp, ID: -1})
-		c.w.sendThenEnd(disconnect, reasonIOClientDisconnect)
+		c.w.endAfter(reasonIOClientDisconnect, disconnect)
 		timer := time.NewTimer(clientCloseWait)
 		defer timer.Stop()
 		select {

@@ -254,7 +254,7 @@ func (s *Server) Close() error {
 	// now, the last broadcasts) goes out first, then its transport closes;
 	// a session whose client does not read is cut off after closeFlush.
 	for _, sess := range sessions {
-		sess.w.endAfterQueue(ReasonServerShutdown)
+		sess.w.endAfter(ReasonServerShutdown)
 	}
 	flushed := time.NewTimer(closeFlush)
 	defer flushed.Stop()

@@ -150,36 +150,21 @@ func (w *wire) send(it *outItem) error {
 	return nil
 }
 
-// sendThenEnd queues it and, after it, the end of the wire with reason (a
-// Client's DISCONNECT, then its Close). When the queue has no room for
-// both, the wire ends at once.
-func (w *wire) sendThenEnd(it *outItem, reason string) {
+// endAfter queues items and, after them, the end of the wire with reason:
+// the writer writes what was queued before, then items, then ends the wire.
+// A Client's Close ends after its DISCONNECT, Server.Close after what each
+// session had queued. When the queue has no room, the wire ends at once.
+func (w *wire) endAfter(reason string, items ...*outItem) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return
 	}
-	if len(w.q)-w.head+2 > w.limit {
+	if len(w.q)-w.head+len(items)+1 > w.limit {
 		w.shutdownLocked(reason)
 		return
 	}
-	w.pushLocked(it, &outItem{final: reason})
-}
-
-// endAfterQueue ends the wire with reason once the writer has written what
-// is queued now, the way sendThenEnd does after its packet; a wire whose
-// queue is full is ended at once.
-func (w *wire) endAfterQueue(reason string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return
-	}
-	if len(w.q)-w.head+1 > w.limit {
-		w.shutdownLocked(reason)
-		return
-	}
-	w.pushLocked(&outItem{final: reason})
+	w.pushLocked(append(items, &outItem{final: reason})...)
 }
 
 // pushLocked appends items to the queue and wakes the writer. When the
