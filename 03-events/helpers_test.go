@@ -198,6 +198,35 @@ func startTTServer(t *testing.T, opts Options, onConnection func(*Socket), setup
 	return &ttServer{Server: s, HTTP: hs, ttWatcher: w}
 }
 
+// ttAttached is what one call of Server.Attach returned.
+type ttAttached struct {
+	Sid string
+	Err error
+}
+
+// attachedTTServer serves s through Attach instead of ServeHTTP, as lesson
+// 04's engine does: its own httptest server upgrades every request with
+// s.Options().Upgrader and hands the transport to s.Attach with upgrades.
+// Dialling the returned ttServer reaches that server; each Attach's result
+// comes out of the channel.
+func attachedTTServer(t *testing.T, s *ttServer, upgrades []string) (*ttServer, <-chan ttAttached) {
+	t.Helper()
+	results := make(chan ttAttached, 16)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tr, err := s.Options().Upgrader.Upgrade(w, r)
+		if err != nil {
+			return // the Upgrader has answered
+		}
+		sid, err := s.Attach(tr, r, upgrades)
+		if err != nil && !errors.Is(err, ErrServerClosed) {
+			_ = tr.Close() // an Attach that is not done yet: do not leave t open
+		}
+		results <- ttAttached{Sid: sid, Err: err}
+	}))
+	t.Cleanup(hs.Close)
+	return &ttServer{Server: s.Server, HTTP: hs, ttWatcher: s.ttWatcher}, results
+}
+
 // addr is the server's host:port.
 func (s *ttServer) addr() string { return s.HTTP.Listener.Addr().String() }
 
@@ -252,6 +281,13 @@ func dialTTRaw(t testing.TB, s *ttServer, name string, header http.Header) *ttRa
 		t.Fatalf("%s: expected the server to accept the WebSocket connection to /socket.io/?EIO=4&transport=websocket (101 Switching Protocols), got %s", name, got)
 	}
 	t.Cleanup(func() { _ = ws.Close() })
+	return ttRawClientOn(t, name, ws)
+}
+
+// ttRawClientOn makes a raw client of a WebSocket connection that the
+// server has just accepted, and reads the open packet.
+func ttRawClientOn(t testing.TB, name string, ws *websocket.Conn) *ttRawClient {
+	t.Helper()
 	c := &ttRawClient{t: t, name: name, ws: ws, AnswerPings: true}
 	binary, frame, err := c.readFrame(time.Now().Add(ttTimeout))
 	require.NoError(t, err, "%s: waiting for the Engine.IO open packet", name)

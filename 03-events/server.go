@@ -1,6 +1,7 @@
 package events
 
 import (
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -90,10 +91,32 @@ func newNamespace(s *Server, name string) *Namespace {
 // namespaces (exercise 3.4 onwards).
 //
 // ServeHTTP returns when the upgrade is done; the session runs on its own
-// goroutines (one reader, one writer) until it ends.
+// goroutines (one reader, one writer) until it ends. Once upgraded, the
+// transport goes to Attach, which runs the session.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	exercise.TODOHandler("3.3").ServeHTTP(w, r)
 }
+
+// ErrServerClosed is what Attach returns after Close.
+var ErrServerClosed = errors.New("events: server closed")
+
+// Attach runs an Engine.IO session on t: the ServeHTTP of this lesson calls
+// it with the WebSocket it has just upgraded, and lesson 04 with its HTTP
+// long-polling transport, which can later move the session onto a
+// WebSocket. r is the request that opened the session (its headers, query
+// and address reach every Handshake). If t has a method SetReadLimit(int64),
+// Attach calls it with Options.MaxPayload first. The open packet, the first
+// thing written to t, lists upgrades (nil means none, an empty array;
+// lesson 04 passes ["websocket"]). Attach returns the session's ID, the
+// "sid" of the open packet; after Close it closes t and returns
+// ErrServerClosed.
+func (s *Server) Attach(t Transport, r *http.Request, upgrades []string) (sid string, err error) {
+	return "", exercise.TODO("3.3")
+}
+
+// Options returns the Server's options with every default filled in:
+// lesson 04's engine reads MaxPayload, the heartbeat and the Upgrader here.
+func (s *Server) Options() Options { return s.opts }
 
 // Of returns the namespace name ("/admin"), creating it on first use. "/"
 // always exists, and is what the Server's own OnConnection, Use, Emit and

@@ -129,6 +129,6 @@ func (t *gorillaTransport) SetReadDeadline(tm time.Time) error { return t.c.SetR
 func (t *gorillaTransport) SetReadLimit(n int64) { t.c.SetReadLimit(n) }
 
 // TransportFromEnv returns the Upgrader the lesson's tests use. In this
-// directory it is always GorillaUpgrader{}; the solution also has
-// RawwsUpgrader, lesson 02's Conn, chosen with EVENTS_TRANSPORT=rawws.
+// directory it is always GorillaUpgrader{}; the solution can also run on
+// lesson 02's Conn, chosen with EVENTS_TRANSPORT=rawws.
 func TransportFromEnv() Upgrader { return GorillaUpgrader{} }

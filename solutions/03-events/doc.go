@@ -4,9 +4,10 @@
 // wire protocol, so that the npm socket.io-client connects to it unchanged.
 //
 // This is the reference solution of the lesson whose text is
-// lessons/03-events.md; the learner's copy, with stubs, is 03-events. Besides
-// the lesson's API it has RawwsUpgrader, which runs the event layer on
-// lesson 02's Conn (EVENTS_TRANSPORT=rawws selects it in the tests).
+// lessons/03-events.md; the learner's copy, with stubs, is 03-events. Its API
+// is the lesson's, no more (verify compares them). Inside, it can also run
+// the event layer on lesson 02's Conn instead of gorilla/websocket:
+// EVENTS_TRANSPORT=rawws selects that transport in the tests and benchmarks.
 //
 // # Three layers
 //

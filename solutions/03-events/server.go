@@ -139,13 +139,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ErrServerClosed is what Attach returns after Close.
 var ErrServerClosed = errors.New("events: server closed")
 
-// Attach runs an Engine.IO session on t, a transport that another package
-// set up: lesson 04's HTTP long-polling transport, which can later move the
-// session onto a WebSocket. r is the request that opened the session (its
-// headers, query and address reach every Handshake). The open packet, the
-// first thing written to t, lists upgrades (["websocket"] for long-polling).
-// Attach returns the session's ID, the "sid" of the open packet; after
-// Close it closes t and returns ErrServerClosed.
+// Attach runs an Engine.IO session on t: ServeHTTP calls it with the
+// WebSocket it has just upgraded, and lesson 04 with its HTTP long-polling
+// transport, which can later move the session onto a WebSocket. r is the
+// request that opened the session (its headers, query and address reach
+// every Handshake). If t has a method SetReadLimit(int64), Attach calls it
+// with Options.MaxPayload first. The open packet, the first thing written
+// to t, lists upgrades (nil means none, an empty array; lesson 04 passes
+// ["websocket"]). Attach returns the session's ID, the "sid" of the open
+// packet; after Close it closes t and returns ErrServerClosed.
 func (s *Server) Attach(t Transport, r *http.Request, upgrades []string) (sid string, err error) {
 	if rl, ok := t.(interface{ SetReadLimit(int64) }); ok {
 		rl.SetReadLimit(int64(s.opts.MaxPayload))
@@ -157,7 +159,8 @@ func (s *Server) Attach(t Transport, r *http.Request, upgrades []string) (sid st
 	return s.run(sess)
 }
 
-// Options returns the Server's options with every default filled in.
+// Options returns the Server's options with every default filled in:
+// lesson 04's engine reads MaxPayload, the heartbeat and the Upgrader here.
 func (s *Server) Options() Options { return s.opts }
 
 // run registers sess and starts its goroutines, unless the Server is closed.

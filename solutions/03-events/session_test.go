@@ -209,3 +209,44 @@ func TestHandshakeIgnoresOtherQueryParameters(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(p), `0{`), "the first packet is OPEN, got %q", p)
 }
+
+// Server.Attach is the door for transports that ServeHTTP does not make:
+// lesson 04 hands it a long-polling transport, with upgrades ["websocket"].
+// Here the test's own HTTP handler upgrades each request and attaches it.
+// The session is the same as ServeHTTP's, and so is the read limit: a
+// message over MaxPayload fails the transport's read, and gorilla answers
+// it with close 1009, "message too big" (RFC 6455, section 7.4.1).
+func TestAttachRunsASessionOnTheTransportItIsGiven(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	const maxPayload = 1000
+	srv := startTTServer(t, Options{MaxPayload: maxPayload}, ttEcho)
+	attached, results := attachedTTServer(t, srv, []string{"websocket"})
+
+	d := websocket.Dialer{HandshakeTimeout: ttTimeout}
+	ws, _, err := d.Dial(attached.wsURL("EIO=4&transport=websocket"), nil)
+	require.NoError(t, err, "the test's handler upgrades before it calls Attach")
+	t.Cleanup(func() { _ = ws.Close() })
+	got := ttWait(t, results, "Attach to return")
+	require.NoError(t, got.Err, "Attach on an open Server")
+	c := ttRawClientOn(t, "a client of an attached transport", ws)
+	assert.Equal(t, c.Open.Sid, got.Sid, "Attach returns the sid of the open packet it wrote")
+	assert.Equal(t, []string{"websocket"}, c.Open.Upgrades, "the open packet lists the upgrades Attach was given")
+	assert.Equal(t, maxPayload, c.Open.MaxPayload, "maxPayload in bytes (Options.MaxPayload)")
+	c.connect("/", "")
+	srv.nextSocket(t, c.name)
+	c.stillServed("over an attached transport")
+
+	c.send(`42["echo","` + strings.Repeat("y", 2*maxPayload) + `"]`)
+	var closeErr *websocket.CloseError
+	for range 100 {
+		_, _, err := c.readFrame(time.Now().Add(ttTimeout))
+		if err != nil {
+			require.ErrorAs(t, err, &closeErr, "a message over MaxPayload: the server closes the WebSocket with a close frame")
+			break
+		}
+	}
+	require.NotNil(t, closeErr, "a message over MaxPayload: the server must close the connection")
+	assert.Equal(t, websocket.CloseMessageTooBig, closeErr.Code,
+		"a message over MaxPayload: close code 1009, which the Transport sends once Attach has called its SetReadLimit(Options.MaxPayload)")
+}

@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -474,6 +476,31 @@ func TestServerCloseDisconnectsEveryone(t *testing.T) {
 		clients[i].expectClosed("Server.Close")
 	}
 	assert.Error(t, ttTryDial(srv), "after Server.Close new connections are refused")
+}
+
+// After Close, a transport handed to Attach is closed at once, and Attach
+// says why: lesson 04's engine then answers 503 to a poll.
+func TestAttachAfterCloseClosesTheTransport(t *testing.T) {
+	exercise.Start(t, "3.4")
+	ttNoLeaks(t)
+	srv := startTTServer(t, Options{}, nil)
+	attached, results := attachedTTServer(t, srv, []string{"websocket"})
+	require.NoError(t, srv.Close(), "Server.Close")
+
+	d := websocket.Dialer{HandshakeTimeout: ttTimeout}
+	ws, _, err := d.Dial(attached.wsURL("EIO=4&transport=websocket"), nil)
+	require.NoError(t, err, "the test's handler upgrades before it calls Attach")
+	defer ws.Close()
+	// Read first: a transport's Close may wait for the client's answer to
+	// its close frame, and Attach returns after it.
+	require.NoError(t, ws.SetReadDeadline(time.Now().Add(ttTimeout)))
+	_, p, err := ws.ReadMessage()
+	require.Error(t, err, "Attach after Close closes the transport; the client read %q", p)
+	var ne net.Error
+	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "Attach after Close must close the transport, not leave it open: %v", err)
+	got := ttWait(t, results, "Attach to return")
+	assert.ErrorIs(t, got.Err, ErrServerClosed, "Attach after Close")
+	assert.Empty(t, got.Sid, "Attach after Close has no session to name")
 }
 
 // Server.Close lets each session write what it had queued before it closes

@@ -11,11 +11,13 @@ import (
 	rawws "github.com/websocket-workbook/workbook/solutions/02-raw-websocket"
 )
 
-// RawwsUpgrader runs the event layer on lesson 02's Conn
+// rawwsUpgrader runs the event layer on lesson 02's Conn
 // (solutions/02-raw-websocket) instead of gorilla/websocket: the proof that
-// the hand-written framer carries a real protocol. CheckOrigin works as in
-// GorillaUpgrader; nil means the same-origin rule.
-type RawwsUpgrader struct{ CheckOrigin func(r *http.Request) bool }
+// the hand-written framer carries a real protocol. It is not part of the
+// lesson's API (lesson 03 does not build on lesson 02's code): the tests and
+// benchmarks choose it with EVENTS_TRANSPORT=rawws, through
+// TransportFromEnv. It applies rawws's same-origin rule.
+type rawwsUpgrader struct{}
 
 // rawwsCloseTimeout bounds the closing handshake of a rawws Transport, so
 // that a peer that does not answer delays Server.Close by at most this.
@@ -23,8 +25,8 @@ const rawwsCloseTimeout = time.Second
 
 // Upgrade answers the WebSocket handshake with rawws. On failure rawws has
 // already answered the request with an HTTP error.
-func (u RawwsUpgrader) Upgrade(w http.ResponseWriter, r *http.Request) (Transport, error) {
-	up := rawws.Upgrader{CheckOrigin: u.CheckOrigin}
+func (rawwsUpgrader) Upgrade(w http.ResponseWriter, r *http.Request) (Transport, error) {
+	var up rawws.Upgrader // CheckOrigin nil: the same-origin rule
 	c, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return nil, err
@@ -112,10 +114,10 @@ func (t *rawwsTransport) SetReadLimit(n int64) {
 const transportEnv = "EVENTS_TRANSPORT"
 
 // TransportFromEnv returns the Upgrader the lesson's tests use:
-// RawwsUpgrader{} when EVENTS_TRANSPORT=rawws, GorillaUpgrader{} otherwise.
+// rawwsUpgrader{} when EVENTS_TRANSPORT=rawws, GorillaUpgrader{} otherwise.
 func TransportFromEnv() Upgrader {
 	if os.Getenv(transportEnv) == "rawws" {
-		return RawwsUpgrader{}
+		return rawwsUpgrader{}
 	}
 	return GorillaUpgrader{}
 }
