@@ -22,6 +22,7 @@ import (
 //     catalogue, both ways; the solution has no markers;
 //   - the test files of the lesson, of its solution and of the canon are
 //     byte for byte the same;
+//   - the lesson and its solution export the same API (verifyExports);
 //   - every test of every exercise FAILS, in strict mode, against the
 //     untouched stubs (a test that passes there cannot tell a stub from a
 //     solution);
@@ -109,6 +110,7 @@ func (w *Workbook) verifyLesson(ctx context.Context, c *checklist, l catalog.Les
 	if err := w.verifyMarkers(c, l); err != nil {
 		return err
 	}
+	w.verifyExports(c, l)
 	tests, err := ParseTests(w.Root, l.Dir)
 	if err != nil {
 		c.gap([]string{err.Error()}, "the tests of %s do not parse", l.Dir)

@@ -22,6 +22,7 @@ func TestVerifyPassesOnAConsistentBook(t *testing.T) {
 		"✓ test files: 01-alpha, solutions/01-alpha and canon/01-alpha are identical (1 file)",
 		"✓ markers: every exercise has one in 01-alpha",
 		"✓ solutions/01-alpha has no markers",
+		"✓ 01-alpha and its solution export the same API: 4 declarations",
 		"✓ tests: 5 tests, each starting an exercise of the lesson",
 		"✓ text: lessons/01-alpha.md has a section for every exercise, and no other exercise heading; lessons/hints/01-alpha.md has hints for every one",
 		"✓ 1.1 Adding numbers: all 2 of its tests fail against the stub",
@@ -66,6 +67,11 @@ func TestExtra(t *testing.T) { t.Log("graded by nothing") }
 	f.edit(t, "solutions/02-beta/beta.go", func(s string) string {
 		return s + "\nfunc unused() error { return exercise.TODO(\"2.1\") }\n"
 	})
+	// The solution exports what the lesson does not (and the lesson Extra,
+	// above).
+	f.edit(t, "solutions/01-alpha/alpha.go", func(s string) string {
+		return s + "\n// Helper is the solution's alone.\nfunc Helper() {}\n"
+	})
 
 	// A kept mistake the tests let through, and one that no longer applies
 	// to the solution.
@@ -98,6 +104,10 @@ func TestExtra(t *testing.T) { t.Log("graded by nothing") }
 		// (d) markers
 		`the marker at 01-alpha/alpha.go:28 names "1.9", which is not an exercise of lesson 01-alpha`,
 		"✗ solutions/02-beta still has markers",
+		// (d) the APIs
+		"✗ 01-alpha and solutions/01-alpha export different APIs",
+		"only the solution exports func Helper()",
+		"only the lesson exports func Extra() error",
 		// (d) tests
 		"TestExtra (02-beta/beta_test.go:16) does not begin with exercise.Start",
 	} {
