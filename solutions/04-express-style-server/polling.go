@@ -69,14 +69,16 @@ type pollTransport struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed (and replaced) whenever the fields below change
 	sid     string
-	limit   int     // MaxPayload: a POST body; the outbox (soft)
-	outbox  []Frame // written, not yet polled
-	outSize int     // encoded bytes in outbox
-	inbox   []Frame // posted, not yet read
-	polling bool    // a GET is waiting
-	posting bool    // a POST is reading its body or handing it over
-	err     error   // what ends the session: the reader returns it
-	closed  bool    // Close was called: the session is over
+	limit   int       // MaxPayload: a POST body; the outbox (soft)
+	outbox  []Frame   // written, not yet polled
+	outSize int       // encoded bytes in outbox
+	inbox   []Frame   // posted, not yet read
+	polling bool      // a GET is waiting
+	posting bool      // a POST is reading its body or handing it over
+	err     error     // what ends the session: the reader returns it
+	closed  bool      // Close was called: the session is over
+	told    bool      // a GET has sent the close packet: the client knows
+	polled  time.Time // when the last GET was answered
 
 	// The upgrade (upgrade.go).
 	probing   bool             // an upgrade is under way
@@ -249,7 +251,35 @@ func (t *pollTransport) Close() error {
 		return ws.Close()
 	}
 	time.AfterFunc(closeLinger, func() { t.e.forget(t) })
+	t.awaitTold()
 	return nil
+}
+
+// closeWait bounds how long Close waits for the close packet to be polled.
+const closeWait = time.Second
+
+// awaitTold waits until a GET has sent the close packet, at most
+// closeWait. The session's reader calls Close, and events.Server.Close
+// waits for the reader: so a server that shuts down keeps its listener open
+// until each polling client has read why its session ended. Without the
+// wait the client's next poll could find the listener closed, and
+// socket.io-client would report "transport error" instead of the clean
+// "transport close" a WebSocket client gets.
+//
+// Only a client that is polling is waited for: one with a GET waiting, or
+// answered within closeWait. A client that broke the protocol (t.err) gets
+// a 400 on its next request anyway, and one that stopped polling (a ping
+// timeout) is gone.
+func (t *pollTransport) awaitTold() {
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err != nil || !t.polling && time.Since(t.polled) > closeWait {
+		return
+	}
+	for !t.told && t.waitLocked(ctx) {
+	}
 }
 
 // SetReadDeadline makes ReadMessage fail with os.ErrDeadlineExceeded (a
@@ -348,11 +378,9 @@ func (t *pollTransport) servePoll(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	t.polling = false
+	t.polled = time.Now()
 	t.notifyLocked()
 	t.mu.Unlock()
-	if final {
-		t.e.forget(t)
-	}
 	body := EncodePayload(frames)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
@@ -360,6 +388,16 @@ func (t *pollTransport) servePoll(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+	if final {
+		// The close packet is on its way: now a refused POST, or the
+		// listener closing, can no longer overtake it (see awaitTold).
+		_ = http.NewResponseController(w).Flush()
+		t.mu.Lock()
+		t.told = true
+		t.notifyLocked()
+		t.mu.Unlock()
+		t.e.forget(t)
+	}
 }
 
 // serveData takes a POST: its body is a payload of packets for the server
@@ -376,7 +414,7 @@ func (t *pollTransport) serveData(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if code, refused := t.refusePostLocked(); refused {
+	if code, refused := t.refusePostLocked(ctx); refused {
 		t.mu.Unlock()
 		engineError(w, code)
 		return
@@ -422,7 +460,7 @@ func (t *pollTransport) serveData(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if code, refused := t.refusePostLocked(); refused {
+	if code, refused := t.refusePostLocked(ctx); refused {
 		t.mu.Unlock()
 		engineError(w, code)
 		return
@@ -442,7 +480,21 @@ func (t *pollTransport) serveData(w http.ResponseWriter, r *http.Request) {
 // refusePostLocked says whether a POST can no longer be taken, and with
 // which code: the session is over (1), has moved to the WebSocket or is
 // failing (3).
-func (t *pollTransport) refusePostLocked() (code int, refused bool) {
+//
+// A POST refused because the server ended the session waits first until
+// a GET has taken the close packet (at most closeLinger, or until the
+// client gives up on it). socket.io-client reads a refused POST as a
+// transport error, and the close packet as the server's clean close,
+// "transport close"; whichever it reads first is the reason its
+// application sees. So the close packet goes first, as it does on a
+// WebSocket, and the refusal, read after it, is ignored.
+func (t *pollTransport) refusePostLocked(ctx context.Context) (code int, refused bool) {
+	if t.closed && !t.told && t.ws == nil {
+		ctx, cancel := context.WithTimeout(ctx, closeLinger)
+		for !t.told && t.waitLocked(ctx) {
+		}
+		cancel()
+	}
 	switch {
 	case t.closed:
 		return codeUnknownSID, true

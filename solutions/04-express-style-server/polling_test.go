@@ -645,6 +645,31 @@ func TestPollServerCloseAnswersWaitingGET(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, b.Status, "no new session after Close")
 }
 
+// A client between two polls when the server closes: Close waits for its
+// next GET (about a second at most) and answers it with the close packet.
+// A server that shuts down closes its listener after events.Server.Close
+// returns; if that came first, the client's next poll would find no
+// listener, and socket.io-client would report "transport error" where a
+// WebSocket client reports the clean "transport close".
+func TestPollServerCloseWaitsForTheNextPoll(t *testing.T) {
+	exercise.Start(t, "4.4")
+	ptNoLeaks(t)
+	s := startPTServer(t, events.Options{}, EngineOptions{}, nil)
+	c, sock := s.ptConnect(t) // its last GET is answered: none is waiting
+	closed := make(chan error, 1)
+	go func() { closed <- s.srv.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("events.Server.Close returned (%v) before the polling client came for the close packet: Close of the polling transport must wait for the client's next GET", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	a := c.get()
+	assert.Equal(t, http.StatusOK, a.Status, "the next GET after Close (body %q)", a.Body)
+	assert.Equal(t, "1", a.Body, "the next GET after Close gets the close packet")
+	require.NoError(t, ptWait(t, closed, "events.Server.Close, once the close packet is sent"))
+	assert.Equal(t, events.ReasonServerShutdown, s.reasonFor(t, sock.ID(), "events.Server.Close"))
+}
+
 // ---------------------------------------------------------------------------
 // WebSocket-only sessions through the Engine, and the npm socket.io-client.
 
