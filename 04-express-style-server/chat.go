@@ -35,6 +35,7 @@ type Chat struct {
 	io    *events.Server
 	store Store
 	log   *slog.Logger
+	saves InFlight // the saves under way, for Drain (exercise 4.8)
 }
 
 // NewChat registers the chat on io: every socket of the main namespace "/"
@@ -72,6 +73,13 @@ func NewChat(io *events.Server, store Store, opts ChatOptions) *Chat {
 //	GET /api/messages?limit=2&before=8
 //	{"messages":[{"id":6,...},{"id":7,...}],"more":true}
 func (c *Chat) History(w http.ResponseWriter, r *http.Request) error {
+	return ServeHistory(w, r, c.store)
+}
+
+// ServeHistory is Chat.History on any store: it reads before and limit
+// from r's query and answers with that page of store's messages. Lesson 05
+// puts a login check in front of it.
+func ServeHistory(w http.ResponseWriter, r *http.Request, store Store) error {
 	return exercise.TODO("4.7")
 }
 
@@ -81,6 +89,4 @@ func (c *Chat) History(w http.ResponseWriter, r *http.Request) error {
 // It is the first step of a graceful shutdown: after Drain returns nil,
 // every message a client was told is saved is in the store, and no other
 // will be, so the store can be closed.
-func (c *Chat) Drain(ctx context.Context) error {
-	return exercise.TODO("4.8")
-}
+func (c *Chat) Drain(ctx context.Context) error { return c.saves.Drain(ctx) }

@@ -98,9 +98,9 @@ func NewChat(io *events.Server, store server.Store, tokens *Tokens, opts ChatOpt
 }
 
 // History serves GET /api/messages?before=ID&limit=N to a logged-in user:
-// {"messages":[...oldest first...],"more":bool}, as lesson 04's
-// server.Chat.History does (limit 1..200, default 50; a bad before or
-// limit is 400).
+// {"messages":[...oldest first...],"more":bool}, lesson 04's
+// server.ServeHistory (limit 1..200, default 50; a bad before or limit is
+// 400) behind a login check.
 //
 // Unlike lesson 04's, it asks for the token, in an Authorization: Bearer
 // header (RFC 6750), and answers 401 without a valid one: a chat that takes
@@ -116,7 +116,8 @@ func (c *Chat) History(w http.ResponseWriter, r *http.Request) error {
 
 // Drain stops taking new messages (they are answered with success:false,
 // "server is shutting down") and waits for the saves in flight (or ctx).
-// It is the first step of a graceful shutdown, as in lesson 04.
+// It is the first step of a graceful shutdown, as in lesson 04, and the
+// saves are counted as there, with a server.InFlight.
 func (c *Chat) Drain(ctx context.Context) error {
 	return exercise.TODO("5.5")
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -55,12 +54,7 @@ type Chat struct {
 	io    *events.Server
 	store Store
 	log   *slog.Logger
-
-	// Saves in flight, for Drain.
-	mu       sync.Mutex
-	inFlight int
-	draining bool
-	idle     chan struct{} // made by Drain; closed when inFlight reaches 0
+	saves InFlight // the saves under way, for Drain
 }
 
 // An incoming "send-message" payload.
@@ -119,11 +113,11 @@ func (c *Chat) sendMessage(s *events.Socket, e *events.Event) {
 		c.refuse(s, e, err.Error())
 		return
 	}
-	if !c.begin() {
+	if !c.saves.Begin() {
 		c.refuse(s, e, errShuttingDown)
 		return
 	}
-	defer c.end()
+	defer c.saves.End()
 	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
 	defer cancel()
 	m, err := c.store.Save(ctx, Message{Author: in.Author, Text: in.Text})
@@ -185,28 +179,6 @@ func decodeChatInput(args []json.RawMessage) (chatInput, error) {
 	return in, nil
 }
 
-// begin counts a save in flight; it reports false once Drain has begun.
-func (c *Chat) begin() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.draining {
-		return false
-	}
-	c.inFlight++
-	return true
-}
-
-// end uncounts a save, waking Drain after the last one.
-func (c *Chat) end() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.inFlight--
-	if c.inFlight == 0 && c.idle != nil {
-		close(c.idle)
-		c.idle = nil
-	}
-}
-
 // History serves GET /api/messages?before=ID&limit=N: {"messages":[...oldest first...],"more":bool};
 // limit default 50, 1..200; bad before/limit → 400.
 //
@@ -220,6 +192,13 @@ func (c *Chat) end() {
 //	GET /api/messages?limit=2&before=8
 //	{"messages":[{"id":6,...},{"id":7,...}],"more":true}
 func (c *Chat) History(w http.ResponseWriter, r *http.Request) error {
+	return ServeHistory(w, r, c.store)
+}
+
+// ServeHistory is Chat.History on any store: it reads before and limit
+// from r's query and answers with that page of store's messages. Lesson 05
+// puts a login check in front of it.
+func ServeHistory(w http.ResponseWriter, r *http.Request, store Store) error {
 	q := r.URL.Query()
 	var before int64
 	if q.Has("before") {
@@ -238,7 +217,7 @@ func (c *Chat) History(w http.ResponseWriter, r *http.Request) error {
 		limit = n
 	}
 	// One more than asked tells whether there is more.
-	page, err := c.store.Before(r.Context(), before, limit+1)
+	page, err := store.Before(r.Context(), before, limit+1)
 	if err != nil {
 		return fmt.Errorf("reading the history: %w", err)
 	}
@@ -249,6 +228,7 @@ func (c *Chat) History(w http.ResponseWriter, r *http.Request) error {
 	if page == nil {
 		page = []Message{}
 	}
+	w.Header().Set("Cache-Control", "no-store") // a view of now: no cache may keep it
 	return WriteJSON(w, http.StatusOK, struct {
 		Messages []Message `json:"messages"`
 		More     bool      `json:"more"`
@@ -261,22 +241,4 @@ func (c *Chat) History(w http.ResponseWriter, r *http.Request) error {
 // It is the first step of a graceful shutdown: after Drain returns nil,
 // every message a client was told is saved is in the store, and no other
 // will be, so the store can be closed.
-func (c *Chat) Drain(ctx context.Context) error {
-	c.mu.Lock()
-	c.draining = true
-	if c.inFlight == 0 {
-		c.mu.Unlock()
-		return nil
-	}
-	if c.idle == nil {
-		c.idle = make(chan struct{})
-	}
-	idle := c.idle
-	c.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (c *Chat) Drain(ctx context.Context) error { return c.saves.Drain(ctx) }

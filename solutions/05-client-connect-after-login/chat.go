@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,12 +27,6 @@ const (
 	ReasonTokenExpired = "token expired"
 	// ReasonLoggedOut: the token was revoked, by POST /api/logout.
 	ReasonLoggedOut = "logged out"
-)
-
-// History's page sizes, as in lesson 04.
-const (
-	defaultHistoryLimit = 50
-	maxHistoryLimit     = 200
 )
 
 // saveTimeout bounds one save, so that a stuck database cannot hold a
@@ -98,10 +91,7 @@ type Chat struct {
 	sockets map[string]map[*chatSocket]struct{} // token ID (jti) → its connected sockets
 	revoked map[string]time.Time                // token IDs revoked while this Chat runs → their expiry
 
-	// Saves in flight, for Drain.
-	inFlight int
-	draining bool
-	idle     chan struct{} // made by Drain; closed when inFlight reaches 0
+	saves server.InFlight // the saves under way, for Drain
 }
 
 // chatSocket is a connected socket and the user it connected as.
@@ -278,11 +268,11 @@ func (c *Chat) sendMessage(cs *chatSocket, e *events.Event) {
 		c.refuse(s, e, err.Error())
 		return
 	}
-	if !c.begin() {
+	if !c.saves.Begin() {
 		c.refuse(s, e, errShuttingDown)
 		return
 	}
-	defer c.finish()
+	defer c.saves.End()
 	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
 	defer cancel()
 	m, err := c.store.Save(ctx, server.Message{Author: user.Name, Text: text})
@@ -336,32 +326,10 @@ func decodeChatText(args []json.RawMessage) (string, error) {
 	return *in.Text, nil
 }
 
-// begin counts a save in flight; it reports false once Drain has begun.
-func (c *Chat) begin() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.draining {
-		return false
-	}
-	c.inFlight++
-	return true
-}
-
-// finish uncounts a save, waking Drain after the last one.
-func (c *Chat) finish() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.inFlight--
-	if c.inFlight == 0 && c.idle != nil {
-		close(c.idle)
-		c.idle = nil
-	}
-}
-
 // History serves GET /api/messages?before=ID&limit=N to a logged-in user:
-// {"messages":[...oldest first...],"more":bool}, as lesson 04's
-// server.Chat.History does (limit 1..200, default 50; a bad before or
-// limit is 400).
+// {"messages":[...oldest first...],"more":bool}, lesson 04's
+// server.ServeHistory (limit 1..200, default 50; a bad before or limit is
+// 400) behind a login check.
 //
 // Unlike lesson 04's, it asks for the token, in an Authorization: Bearer
 // header (RFC 6750), and answers 401 without a valid one: a chat that takes
@@ -380,61 +348,11 @@ func (c *Chat) History(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	q := r.URL.Query()
-	var before int64
-	if q.Has("before") {
-		n, err := strconv.ParseInt(q.Get("before"), 10, 64)
-		if err != nil || n < 1 {
-			return server.Errorf(http.StatusBadRequest, "before must be a message id (a positive integer), got %q", q.Get("before"))
-		}
-		before = n
-	}
-	limit := defaultHistoryLimit
-	if q.Has("limit") {
-		n, err := strconv.Atoi(q.Get("limit"))
-		if err != nil || n < 1 || n > maxHistoryLimit {
-			return server.Errorf(http.StatusBadRequest, "limit must be an integer from 1 to %d, got %q", maxHistoryLimit, q.Get("limit"))
-		}
-		limit = n
-	}
-	// One more than asked tells whether there is more.
-	page, err := c.store.Before(r.Context(), before, limit+1)
-	if err != nil {
-		return fmt.Errorf("reading the history: %w", err)
-	}
-	more := len(page) > limit
-	if more {
-		page = page[len(page)-limit:] // drop the oldest: it belongs to the next page
-	}
-	if page == nil {
-		page = []server.Message{}
-	}
-	w.Header().Set("Cache-Control", "no-store") // a user's view: no shared cache may keep it
-	return server.WriteJSON(w, http.StatusOK, struct {
-		Messages []server.Message `json:"messages"`
-		More     bool             `json:"more"`
-	}{page, more})
+	return server.ServeHistory(w, r, c.store)
 }
 
 // Drain stops taking new messages (they are answered with success:false,
 // "server is shutting down") and waits for the saves in flight (or ctx).
-// It is the first step of a graceful shutdown, as in lesson 04.
-func (c *Chat) Drain(ctx context.Context) error {
-	c.mu.Lock()
-	c.draining = true
-	if c.inFlight == 0 {
-		c.mu.Unlock()
-		return nil
-	}
-	if c.idle == nil {
-		c.idle = make(chan struct{})
-	}
-	idle := c.idle
-	c.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// It is the first step of a graceful shutdown, as in lesson 04, and the
+// saves are counted as there, with a server.InFlight.
+func (c *Chat) Drain(ctx context.Context) error { return c.saves.Drain(ctx) }
