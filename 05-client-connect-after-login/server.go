@@ -1,10 +1,7 @@
 package login
 
 import (
-	"context"
 	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/websocket-workbook/workbook/internal/exercise"
@@ -62,6 +59,16 @@ type Config struct {
 // CheckOrigin), and Shutdown stops the server without losing a message it
 // acknowledged.
 //
+// It is lesson 04's server.Server, assembled from other parts
+// (server.Assemble): Handler, Serve and Shutdown are lesson 04's, and so is
+// the order in which Shutdown stops it. Here the chat's Drain refuses new
+// messages first, the sockets' expiry timers stop as they disconnect, the
+// HTTP server waits for a login or a logout still running, and closing the
+// store closes the database of the users and revocations too. A user, a
+// message or a logout that was answered is in the database when Shutdown
+// returns, so a restart on the same file (and the same Key) has it: a
+// logged-out token stays refused.
+//
 // # The database
 //
 // One SQLite file holds everything: lesson 04's messages table, the users
@@ -70,51 +77,11 @@ type Config struct {
 // their tables in the store's database (SQLiteStore.DB), which the store
 // opened with the settings a server wants (WAL, busy_timeout) and closes
 // last. With ":memory:" the single connection holds all three tables.
-type Server struct {
-	log  *slog.Logger
-	io   *events.Server
-	chat *Chat
-	app  *server.App
-}
+type Server = server.Server
 
 // New opens the database and assembles the Server: Users, Tokens and a
 // Limiter behind Auth's routes; an events.Server whose every CONNECT goes
 // through Authenticate; lesson 04's Engine and store; the Chat.
 func New(cfg Config) (*Server, error) {
 	return nil, exercise.TODO("5.5")
-}
-
-// Handler returns the App: CORS, the auth routes, /api/messages,
-// /socket.io/ and the page at /. It is what Serve serves; tests mount it on
-// an httptest.Server.
-func (s *Server) Handler() http.Handler { return exercise.TODOHandler("5.5") }
-
-// Serve accepts connections on l and serves them until Shutdown, when it
-// returns http.ErrServerClosed (any other error is a failure of l). Serve
-// may be called for several listeners, from several goroutines.
-func (s *Server) Serve(l net.Listener) error {
-	return exercise.TODO("5.5")
-}
-
-// Shutdown stops the server in lesson 04's order, without losing a message
-// it acknowledged:
-//
-//  1. Chat.Drain: new messages are refused with "server is shutting
-//     down"; the saves in flight finish and are acknowledged;
-//  2. close every socket with reason "server shutting down"; their
-//     expiry timers stop as they disconnect;
-//  3. http.Server.Shutdown: the listeners close, then the idle
-//     connections, and running requests (a login, a logout) are waited
-//     for, or ctx. The listeners stay open until here so that a
-//     long-polling client can still fetch what the first two steps sent it;
-//  4. close the store, and with it the database of the users and
-//     revocations.
-//
-// A user, a message or a logout that was answered is in the database when
-// Shutdown returns, so a restart on the same file (and the same Key) has
-// it: a logged-out token stays refused. Shutdown may be called more than
-// once; every call returns the first one's result. If ctx ends first, the
-// remaining steps still run, and the error says so.
-func (s *Server) Shutdown(ctx context.Context) error {
-	return exercise.TODO("5.5")
 }

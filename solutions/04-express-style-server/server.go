@@ -42,20 +42,44 @@ type Config struct {
 // What the JavaScript server leaves to the process manager, this one does
 // itself: Shutdown stops it without losing a message it acknowledged.
 type Server struct {
-	log    *slog.Logger
-	store  Store
-	io     *events.Server
-	chat   *Chat
-	app    *App
+	parts  Parts
 	server *http.Server
 
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
 
-// New opens the database and assembles the Server. The Socket.IO
-// WebSocket handshake and every HTTP request check the same allowlist:
-// cfg.Origins, plus the server's own origin (the page it serves).
+// Parts are what a Server runs: the handler it serves, and the three
+// things Shutdown stops, in its order. New assembles lesson 04's; lesson
+// 05 assembles its own (a chat with logins, the same store) and gets the
+// same Serve and Shutdown.
+type Parts struct {
+	Handler http.Handler                              // what Serve serves: the App
+	Chat    interface{ Drain(context.Context) error } // drained first
+	Events  *events.Server                            // closed second
+	Store   Store                                     // closed last
+	Logger  *slog.Logger                              // nil → slog.Default()
+}
+
+// Assemble returns a Server that serves p.Handler and stops p as Shutdown
+// says. Every field but Logger must be set.
+func Assemble(p Parts) *Server {
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	return &Server{
+		parts: p,
+		server: &http.Server{
+			Handler:           p.Handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(p.Logger.Handler(), slog.LevelWarn),
+		},
+	}
+}
+
+// New opens the database and assembles the Server (Assemble). The
+// Socket.IO WebSocket handshake and every HTTP request check the same
+// allowlist: cfg.Origins, plus the server's own origin (the page it serves).
 func New(cfg Config) (*Server, error) {
 	logger := cfg.Logger
 	if logger == nil {
@@ -82,18 +106,12 @@ func New(cfg Config) (*Server, error) {
 	app.Mount("/socket.io/", engine)
 	app.Mount("/", Static(webFiles()))
 
-	s := &Server{log: logger, store: store, io: io, chat: chat, app: app}
-	s.server = &http.Server{
-		Handler:           app,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	return s, nil
+	return Assemble(Parts{Handler: app, Chat: chat, Events: io, Store: store, Logger: logger}), nil
 }
 
 // Handler returns the App: CORS, /api/messages, /socket.io/, and the chat
 // page at /. It is what Serve serves; tests mount it on an httptest.Server.
-func (s *Server) Handler() http.Handler { return s.app }
+func (s *Server) Handler() http.Handler { return s.parts.Handler }
 
 // Serve accepts connections on l and serves them until Shutdown, when it
 // returns http.ErrServerClosed (any other error is a failure of l). Serve
@@ -129,24 +147,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
+	p := s.parts
 	var errs []error
-	if err := s.chat.Drain(ctx); err != nil {
+	if err := p.Chat.Drain(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("draining the chat: %w", err))
 	}
 	// Close waits for every socket's handlers to return, saves included, so
 	// nothing touches the store after it.
-	if err := s.io.Close(); err != nil {
+	if err := p.Events.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the sockets: %w", err))
 	}
 	if err := s.server.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
 	}
-	if err := s.store.Close(); err != nil && !errors.Is(err, ErrStoreClosed) {
+	if err := p.Store.Close(); err != nil && !errors.Is(err, ErrStoreClosed) {
 		errs = append(errs, fmt.Errorf("closing the store: %w", err))
 	}
 	err := errors.Join(errs...)
 	if err != nil {
-		s.log.Warn("server: shutdown", "err", err)
+		p.Logger.Warn("server: shutdown", "err", err)
 	}
 	return err
 }

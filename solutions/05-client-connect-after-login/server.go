@@ -1,14 +1,8 @@
 package login
 
 import (
-	"context"
 	"crypto/rand"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"sync"
 	"time"
 
 	events "github.com/websocket-workbook/workbook/solutions/03-events"
@@ -65,6 +59,16 @@ type Config struct {
 // CheckOrigin), and Shutdown stops the server without losing a message it
 // acknowledged.
 //
+// It is lesson 04's server.Server, assembled from other parts
+// (server.Assemble): Handler, Serve and Shutdown are lesson 04's, and so is
+// the order in which Shutdown stops it. Here the chat's Drain refuses new
+// messages first, the sockets' expiry timers stop as they disconnect, the
+// HTTP server waits for a login or a logout still running, and closing the
+// store closes the database of the users and revocations too. A user, a
+// message or a logout that was answered is in the database when Shutdown
+// returns, so a restart on the same file (and the same Key) has it: a
+// logged-out token stays refused.
+//
 // # The database
 //
 // One SQLite file holds everything: lesson 04's messages table, the users
@@ -73,17 +77,7 @@ type Config struct {
 // their tables in the store's database (SQLiteStore.DB), which the store
 // opened with the settings a server wants (WAL, busy_timeout) and closes
 // last. With ":memory:" the single connection holds all three tables.
-type Server struct {
-	log    *slog.Logger
-	store  *server.SQLiteStore
-	io     *events.Server
-	chat   *Chat
-	app    *server.App
-	server *http.Server
-
-	shutdownOnce sync.Once
-	shutdownErr  error
-}
+type Server = server.Server
 
 // New opens the database and assembles the Server: Users, Tokens and a
 // Limiter behind Auth's routes; an events.Server whose every CONNECT goes
@@ -152,70 +146,5 @@ func New(cfg Config) (*Server, error) {
 	app.Mount("/socket.io/", engine)
 	app.Mount("/", server.Static(webFiles()))
 
-	s := &Server{log: logger, store: store, io: io, chat: chat, app: app}
-	s.server = &http.Server{
-		Handler:           app,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	return s, nil
-}
-
-// Handler returns the App: CORS, the auth routes, /api/messages,
-// /socket.io/ and the page at /. It is what Serve serves; tests mount it on
-// an httptest.Server.
-func (s *Server) Handler() http.Handler { return s.app }
-
-// Serve accepts connections on l and serves them until Shutdown, when it
-// returns http.ErrServerClosed (any other error is a failure of l). Serve
-// may be called for several listeners, from several goroutines.
-func (s *Server) Serve(l net.Listener) error {
-	return s.server.Serve(l)
-}
-
-// Shutdown stops the server in lesson 04's order, without losing a message
-// it acknowledged:
-//
-//  1. Chat.Drain: new messages are refused with "server is shutting
-//     down"; the saves in flight finish and are acknowledged;
-//  2. close every socket with reason "server shutting down"; their
-//     expiry timers stop as they disconnect;
-//  3. http.Server.Shutdown: the listeners close, then the idle
-//     connections, and running requests (a login, a logout) are waited
-//     for, or ctx. The listeners stay open until here so that a
-//     long-polling client can still fetch what the first two steps sent it;
-//  4. close the store, and with it the database of the users and
-//     revocations.
-//
-// A user, a message or a logout that was answered is in the database when
-// Shutdown returns, so a restart on the same file (and the same Key) has
-// it: a logged-out token stays refused. Shutdown may be called more than
-// once; every call returns the first one's result. If ctx ends first, the
-// remaining steps still run, and the error says so.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
-	return s.shutdownErr
-}
-
-func (s *Server) shutdown(ctx context.Context) error {
-	var errs []error
-	if err := s.chat.Drain(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("draining the chat: %w", err))
-	}
-	// Close waits for every socket's handlers to return, saves included,
-	// so nothing touches the store after it.
-	if err := s.io.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("closing the sockets: %w", err))
-	}
-	if err := s.server.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
-	}
-	if err := s.store.Close(); err != nil && !errors.Is(err, server.ErrStoreClosed) {
-		errs = append(errs, fmt.Errorf("closing the store: %w", err))
-	}
-	err := errors.Join(errs...)
-	if err != nil {
-		s.log.Warn("login: shutdown", "err", err)
-	}
-	return err
+	return server.Assemble(server.Parts{Handler: app, Chat: chat, Events: io, Store: store, Logger: logger}), nil
 }
