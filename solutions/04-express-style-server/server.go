@@ -169,3 +169,54 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// Run is what a command does with a Server: it serves l until ctx is done
+// (Ctrl-C, SIGTERM), then shuts down gracefully, waiting at most grace. If
+// l fails first, Run shuts down and returns that error. It logs on the
+// Logger of the Server's Parts when it begins to shut down and once it has
+// stopped. The chat commands of lessons 04 and 05 end with it.
+//
+// This function is given: it is not an exercise.
+func (s *Server) Run(ctx context.Context, l net.Listener, grace time.Duration) error {
+	logger := s.parts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+	select {
+	case err := <-served: // the listener failed
+		_ = s.Shutdown(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("chat: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := s.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err == nil {
+		logger.Info("chat: stopped")
+	}
+	return err
+}
+
+// PageURL is the address to open in a browser for a server listening on
+// bound, which a command asked for as flagAddr: the host as the flag gave
+// it (so "localhost" stays "localhost", the origin the page will have) and
+// the port the listener got (the flag may have said 0).
+//
+// This function is given: it is not an exercise.
+func PageURL(flagAddr string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(flagAddr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	_, port, err := net.SplitHostPort(bound.String())
+	if err != nil {
+		return "http://" + bound.String() + "/"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}

@@ -41,7 +41,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -115,27 +114,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	logger.Info("chat: serving", "url", pageURL(*addr, l.Addr()), "db", *db, "origins", origins, "ttl", *ttl)
-
-	select {
-	case err := <-served: // the listener failed
-		_ = srv.Shutdown(context.Background())
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("chat: shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	if err == nil {
-		logger.Info("chat: stopped")
-	}
-	return err
+	logger.Info("chat: serving", "url", server.PageURL(*addr, l.Addr()), "db", *db, "origins", origins, "ttl", *ttl)
+	return srv.Run(ctx, l, shutdownTimeout)
 }
 
 // parseKey decodes the key of CHAT_TOKEN_KEY: hex if it is hex, else
@@ -162,19 +142,4 @@ func parseKey(s string) ([]byte, error) {
 		return nil, fmt.Errorf("%d bytes; the key needs at least %d (e.g. $(openssl rand -hex 32))", len(key), login.MinKeySize)
 	}
 	return key, nil
-}
-
-// pageURL is the address to open in a browser: the host as the flag gave it
-// (so "localhost" stays "localhost", the origin the page will have) and the
-// port the listener got (the flag may have said 0).
-func pageURL(flagAddr string, bound net.Addr) string {
-	host, _, err := net.SplitHostPort(flagAddr)
-	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
-	}
-	_, port, err := net.SplitHostPort(bound.String())
-	if err != nil {
-		return "http://" + bound.String() + "/"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
 }
