@@ -8,6 +8,7 @@ import (
 	"go/printer"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,7 +52,9 @@ func (w *Workbook) verifyExports(c *checklist, l catalog.Lesson) {
 	}
 	var detail []string
 	names := 0
-	for _, dir := range sortedKeys(lesson, solution) {
+	both := maps.Clone(lesson)
+	maps.Copy(both, solution)
+	for _, dir := range slices.Sorted(maps.Keys(both)) {
 		lapi, inLesson := lesson[dir]
 		sapi, inSolution := solution[dir]
 		where := joinDir(l.Dir, dir)
@@ -84,21 +87,6 @@ func joinDir(dir, sub string) string {
 		return dir
 	}
 	return dir + "/" + sub
-}
-
-// sortedKeys returns the keys of a and b, once each, sorted.
-func sortedKeys(a, b map[string][]string) []string {
-	var keys []string
-	for k := range a {
-		keys = append(keys, k)
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // onlyIn returns the lines of a that b does not have; both are sorted.
