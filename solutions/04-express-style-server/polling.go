@@ -271,13 +271,19 @@ const closeWait = time.Second
 // a 400 on its next request anyway, and one that stopped polling (a ping
 // timeout) is gone.
 func (t *pollTransport) awaitTold() {
-	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
-	defer cancel()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.err != nil || !t.polling && time.Since(t.polled) > closeWait {
+	t.awaitToldLocked(context.Background())
+}
+
+// awaitToldLocked is awaitTold with t.mu held, for a request whose answer
+// must not overtake the close packet; it gives up early when ctx ends.
+func (t *pollTransport) awaitToldLocked(ctx context.Context) {
+	if t.told || t.err != nil || !t.polling && time.Since(t.polled) > closeWait {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, closeWait)
+	defer cancel()
 	for !t.told && t.waitLocked(ctx) {
 	}
 }
@@ -481,19 +487,15 @@ func (t *pollTransport) serveData(w http.ResponseWriter, r *http.Request) {
 // which code: the session is over (1), has moved to the WebSocket or is
 // failing (3).
 //
-// A POST refused because the server ended the session waits first until
-// a GET has taken the close packet (at most closeLinger, or until the
-// client gives up on it). socket.io-client reads a refused POST as a
-// transport error, and the close packet as the server's clean close,
-// "transport close"; whichever it reads first is the reason its
-// application sees. So the close packet goes first, as it does on a
-// WebSocket, and the refusal, read after it, is ignored.
+// A POST refused because the session is over waits first, as Close does
+// (awaitTold), until a GET has sent the close packet. socket.io-client
+// reads a refused POST as a transport error, and the close packet as the
+// server's clean close, "transport close"; whichever it reads first is the
+// reason its application sees. So the close packet goes first, as it does
+// on a WebSocket, and the refusal, read after it, is ignored.
 func (t *pollTransport) refusePostLocked(ctx context.Context) (code int, refused bool) {
-	if t.closed && !t.told && t.ws == nil {
-		ctx, cancel := context.WithTimeout(ctx, closeLinger)
-		for !t.told && t.waitLocked(ctx) {
-		}
-		cancel()
+	if t.closed && t.ws == nil {
+		t.awaitToldLocked(ctx)
 	}
 	switch {
 	case t.closed:
