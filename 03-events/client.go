@@ -81,8 +81,9 @@ func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) ([]
 }
 
 // Close sends DISCONNECT, closes the transport; OnDisconnect gets "io client
-// disconnect". Before Connect it does nothing but make a later Connect fail. The client answers server pings with pongs; it disconnects
-// with "ping timeout" if no ping comes within PingInterval+PingTimeout of the
+// disconnect". Before Connect it does nothing but make a later Connect
+// fail. The client answers server pings with pongs; it disconnects with
+// "ping timeout" if no ping comes within PingInterval+PingTimeout of the
 // open packet's values.
 func (c *Client) Close() error {
 	return exercise.TODO("3.8")

@@ -353,8 +353,9 @@ func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) ([]
 }
 
 // Close sends DISCONNECT, closes the transport; OnDisconnect gets "io client
-// disconnect". Before Connect it does nothing but make a later Connect fail. It waits for the Client's goroutines, except when called from
-// one of its own handlers (then the handler goroutine finishes after it).
+// disconnect". Before Connect it does nothing but make a later Connect
+// fail. It waits for the Client's goroutines, except when called from one
+// of its own handlers (then the handler goroutine finishes after it).
 //
 // The client answers server pings with pongs; it disconnects with "ping
 // timeout" if no ping comes within PingInterval+PingTimeout of the open

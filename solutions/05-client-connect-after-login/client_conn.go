@@ -82,9 +82,7 @@ func (c *Client) dial(ctx context.Context, r *run, token string) (*events.Client
 		return nil, nil, err
 	}
 	c.mu.Lock()
-	for event, h := range c.handlers {
-		conn.On(event, r.handler(h))
-	}
+	c.setHandlersLocked(r, conn)
 	c.mu.Unlock()
 	lost := make(chan string, 1)
 	conn.OnDisconnect(func(reason string) { lost <- reason })
@@ -104,10 +102,17 @@ func (c *Client) attach(r *run, conn *events.Client) bool {
 		return false
 	}
 	r.conn = conn
+	c.setHandlersLocked(r, conn)
+	return true
+}
+
+// setHandlersLocked sets every handler of the Client on conn, as r runs
+// them; c.mu is held. Setting one twice replaces it, so it may be called
+// again for handlers added meanwhile.
+func (c *Client) setHandlersLocked(r *run, conn *events.Client) {
 	for event, h := range c.handlers {
 		conn.On(event, r.handler(h))
 	}
-	return true
 }
 
 // keep is the goroutine of a run: it reports StateConnected, waits for
