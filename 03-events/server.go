@@ -16,14 +16,25 @@ type Options struct {
 	MaxPayload   int           // bytes of one Engine.IO packet; default 1_000_000
 	SendQueue    int           // packets queued per socket before it is cut off; default 1024
 	Upgrader     Upgrader      // default GorillaUpgrader{} (CheckOrigin: same origin)
+
+	// ConnectTimeout closes a session that has joined no namespace this
+	// long after it opened (socket.io's connectTimeout); default 45s.
+	ConnectTimeout time.Duration
+
+	// Messages, when set, makes the Server a plain Engine.IO server: each
+	// session's messages go to it, and no Socket.IO is spoken on the
+	// session (no namespaces, events or acks, and no ConnectTimeout).
+	// nil, the default, runs Socket.IO on every session.
+	Messages MessageHandler
 }
 
 // Defaults of Options, the values socket.io uses.
 const (
-	DefaultPingInterval = 25 * time.Second
-	DefaultPingTimeout  = 20 * time.Second
-	DefaultMaxPayload   = 1_000_000
-	DefaultSendQueue    = 1024
+	DefaultPingInterval   = 25 * time.Second
+	DefaultPingTimeout    = 20 * time.Second
+	DefaultMaxPayload     = 1_000_000
+	DefaultSendQueue      = 1024
+	DefaultConnectTimeout = 45 * time.Second
 )
 
 // A Server is a Socket.IO server: an http.Handler for the Engine.IO endpoint
@@ -58,6 +69,9 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.SendQueue <= 0 {
 		opts.SendQueue = DefaultSendQueue
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = DefaultConnectTimeout
 	}
 	if opts.Upgrader == nil {
 		opts.Upgrader = GorillaUpgrader{}

@@ -35,6 +35,18 @@ type Transport interface {
 	SetReadDeadline(t time.Time) error
 }
 
+// A ReasonCloser is a Transport that is told why its session ended: the
+// session calls CloseWithReason, with one of the Reason constants, instead
+// of Close. Lesson 04's long-polling transport is one. A client that polls
+// has no connection to be closed, so the transport decides what the
+// client's next request gets: a session the server ended stays known until
+// that poll has carried the close packet, and one that the client closed,
+// broke or let time out is forgotten at once (engine.io does the same).
+type ReasonCloser interface {
+	Transport
+	CloseWithReason(reason string) error
+}
+
 // errMessageTooBig is what a Transport's ReadMessage returns (wrapped) for a
 // message over its read limit: the Server then ends the session with
 // ReasonTransportError rather than ReasonTransportClose.

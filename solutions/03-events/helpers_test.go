@@ -337,6 +337,38 @@ func (c *ttRawClient) sendBinary(b []byte) {
 	require.NoError(c.t, c.ws.WriteMessage(websocket.BinaryMessage, b), "%s: sending a binary frame", c.name)
 }
 
+// nextFrame reads the next frame that is not a PING (which it answers
+// when AnswerPings), for a client of a plain Engine.IO session
+// (Options.Messages), where a message is not a Socket.IO packet.
+func (c *ttRawClient) nextFrame(what string) (binary bool, frame []byte) {
+	c.t.Helper()
+	deadline := time.Now().Add(ttTimeout)
+	for range 100000 {
+		binary, frame, err := c.readFrame(deadline)
+		if err != nil {
+			c.t.Fatalf("%s: waiting for %s: the connection ended or nothing came: %v", c.name, what, err)
+		}
+		if !binary && len(frame) > 0 && frame[0] == '2' {
+			c.Pings++
+			if c.AnswerPings {
+				c.send("3" + string(frame[1:]))
+			}
+			continue
+		}
+		return binary, frame
+	}
+	c.t.Fatalf("%s: waiting for %s: only pings came", c.name, what)
+	return false, nil
+}
+
+// nextText is nextFrame for a text frame, which it returns as a string.
+func (c *ttRawClient) nextText(what string) string {
+	c.t.Helper()
+	binary, frame := c.nextFrame(what)
+	require.False(c.t, binary, "%s: waiting for %s: a text frame, got binary %v", c.name, what, frame)
+	return string(frame)
+}
+
 // nextPacket reads the next Socket.IO packet: it answers PINGs with PONGs on
 // the way (when AnswerPings), skips NOOPs, and reads the binary frames of a
 // BINARY_EVENT/BINARY_ACK into Attachments.

@@ -26,16 +26,19 @@ type session struct {
 	opened     time.Time
 	upgrades   []string // the open packet's "upgrades": none over WebSocket
 
+	// plain is set when the layer above is Options.Messages, not Socket.IO.
+	plain *EngineSession
+
 	mu           sync.Mutex
 	sockets      map[string]*Socket // by namespace
-	connectTimer *time.Timer        // ends a session that joins no namespace
+	connectTimer *time.Timer        // ends a session that joins no namespace; nil when plain
 }
 
 // errSessionClosed ends the reader loop without an error of the peer's.
 var errSessionClosed = errors.New("events: session closed")
 
 func newSession(srv *Server, t Transport, r *http.Request) *session {
-	return &session{
+	s := &session{
 		srv:        srv,
 		sid:        newID(),
 		w:          newWire(t, srv.opts.SendQueue),
@@ -46,6 +49,10 @@ func newSession(srv *Server, t Transport, r *http.Request) *session {
 		upgrades:   []string{},
 		sockets:    make(map[string]*Socket),
 	}
+	if srv.opts.Messages != nil {
+		s.plain = &EngineSession{s: s}
+	}
+	return s
 }
 
 // start sends the open packet, starts the heartbeat and the reader (the
@@ -60,17 +67,22 @@ func (s *session) start() {
 		MaxPayload   int      `json:"maxPayload"`
 	}{s.sid, s.upgrades, o.PingInterval.Milliseconds(), o.PingTimeout.Milliseconds(), o.MaxPayload})
 	_ = s.w.send(&outItem{text: append([]byte{byte(EIOOpen)}, open...)})
-	s.connectTimer = time.AfterFunc(connectTimeout, func() {
-		s.mu.Lock()
-		idle := len(s.sockets) == 0
-		s.mu.Unlock()
-		if idle {
-			s.w.shutdown(ReasonTransportClose)
-		}
-	})
+	if s.plain == nil {
+		s.connectTimer = time.AfterFunc(o.ConnectTimeout, func() {
+			s.mu.Lock()
+			idle := len(s.sockets) == 0
+			s.mu.Unlock()
+			if idle {
+				s.w.shutdown(ReasonTransportClose)
+			}
+		})
+	}
 	s.w.startHeartbeat(o.PingInterval, o.PingTimeout)
 	go func() {
 		defer s.srv.wg.Done()
+		if s.plain != nil {
+			o.Messages.OpenSession(s.plain)
+		}
 		s.readLoop()
 	}()
 }
@@ -96,8 +108,13 @@ func (s *session) readLoop() {
 			break
 		}
 	}
-	s.connectTimer.Stop()
+	if s.connectTimer != nil {
+		s.connectTimer.Stop()
+	}
 	s.w.finish()
+	if s.plain != nil {
+		o.Messages.CloseSession(s.plain, reason)
+	}
 	s.mu.Lock()
 	sockets := make([]*Socket, 0, len(s.sockets))
 	for _, sock := range s.sockets {
@@ -129,6 +146,12 @@ func (s *session) handleFrame(asm *assembler, frame []byte, binary bool, heartbe
 	case EIONoop:
 		return nil
 	case EIOMessage:
+		if s.plain != nil {
+			if err := s.srv.opts.Messages.Message(s.plain, ep.Data, ep.Binary); err != nil {
+				return fmt.Errorf("%w: %w", ErrBadPacket, err)
+			}
+			return nil
+		}
 		p, err = asm.packet(ep)
 		if err != nil || p == nil {
 			return err
@@ -201,7 +224,7 @@ func (s *session) connect(p *Packet) {
 	s.mu.Lock()
 	s.sockets[ns.name] = sock
 	s.mu.Unlock()
-	s.connectTimer.Stop()
+	s.connectTimer.Stop() // (never nil here: a plain session has no sockets)
 	sock.post(func() {
 		for _, fn := range onConnect {
 			sock.safely("connection", func() { fn(sock) })

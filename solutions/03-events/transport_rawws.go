@@ -84,7 +84,9 @@ func (t *rawwsTransport) writeBatch(items []*outItem) error {
 	}
 	msgs := make([]rawws.Message, 0, n)
 	for _, it := range items {
-		msgs = append(msgs, rawws.Message{Op: rawws.OpText, Data: it.text})
+		if it.text != nil {
+			msgs = append(msgs, rawws.Message{Op: rawws.OpText, Data: it.text})
+		}
 		for _, b := range it.bins {
 			msgs = append(msgs, rawws.Message{Op: rawws.OpBinary, Data: b})
 		}

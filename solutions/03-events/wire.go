@@ -10,7 +10,8 @@ import (
 
 // An outItem is what the writer sends as a unit: one text frame and the
 // binary frames of its attachments, which must follow it with nothing in
-// between. A broadcast shares one outItem among all its recipients, so it
+// between (a plain Engine.IO binary message, EngineSession.Send, is an
+// item with no text frame and one binary frame). A broadcast shares one outItem among all its recipients, so it
 // is never changed after it is made, but for prep.
 type outItem struct {
 	text   []byte   // an Engine.IO text packet: "4…" or "2"
@@ -265,7 +266,11 @@ func (w *wire) readFailed(err error) string {
 // the writer goroutine to return; the reader calls it when it is done,
 // after the wire was shut down.
 func (w *wire) finish() {
-	_ = w.t.Close()
+	if rc, ok := w.t.(ReasonCloser); ok {
+		_ = rc.CloseWithReason(w.closeReason())
+	} else {
+		_ = w.t.Close()
+	}
 	w.writer.Wait()
 	close(w.finished)
 }
@@ -393,7 +398,7 @@ func (w *wire) write(it *outItem) error {
 			return err
 		}
 	}
-	if !done {
+	if !done && it.text != nil {
 		if err := w.t.WriteMessage(it.text, false); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -249,4 +250,115 @@ func TestAttachRunsASessionOnTheTransportItIsGiven(t *testing.T) {
 	require.NotNil(t, closeErr, "a message over MaxPayload: the server must close the connection")
 	assert.Equal(t, websocket.CloseMessageTooBig, closeErr.Code,
 		"a message over MaxPayload: close code 1009, which the Transport sends once Attach has called its SetReadLimit(Options.MaxPayload)")
+}
+
+func TestConnectTimeoutClosesASessionThatJoinsNoNamespace(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	const timeout = 300 * time.Millisecond
+	srv := startTTServer(t, Options{ConnectTimeout: timeout}, ttEcho)
+	joined := dialTTRaw(t, srv, "a client that joins /", nil)
+	joined.connect("/", "")
+
+	idle := dialTTRaw(t, srv, "a client that never sends CONNECT", nil)
+	start := time.Now()
+	idle.expectClosed("no CONNECT within Options.ConnectTimeout (socket.io's connectTimeout)")
+	took := time.Since(start)
+	assert.GreaterOrEqual(t, took, timeout*2/3, "the session is closed after ConnectTimeout, not before")
+	assert.Less(t, took, timeout+2*time.Second, "the session is closed about ConnectTimeout after it opened")
+
+	time.Sleep(timeout) // past the joined client's timeout too
+	joined.stillServed("a client that joined a namespace within ConnectTimeout")
+}
+
+// ttMessages is a MessageHandler that echoes every message and reports what
+// it sees; a message "fail" makes Message return an error.
+type ttMessages struct {
+	opened   chan *EngineSession
+	messages chan ttMessage
+	closed   chan ttLeft
+}
+
+type ttMessage struct {
+	Sid    string
+	Data   string
+	Binary bool
+}
+
+func newTTMessages() *ttMessages {
+	return &ttMessages{opened: make(chan *EngineSession, 8), messages: make(chan ttMessage, 64), closed: make(chan ttLeft, 8)}
+}
+
+func (h *ttMessages) OpenSession(s *EngineSession) { h.opened <- s }
+
+func (h *ttMessages) CloseSession(s *EngineSession, reason string) {
+	h.closed <- ttLeft{ID: s.ID(), Reason: reason}
+}
+
+func (h *ttMessages) Message(s *EngineSession, p []byte, binary bool) error {
+	h.messages <- ttMessage{s.ID(), string(p), binary}
+	if string(p) == "fail" {
+		return errors.New("the handler refuses this message")
+	}
+	return s.Send(p, binary)
+}
+
+func TestPlainEngineIOSessionCarriesMessages(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	h := newTTMessages()
+	opts := Options{
+		Messages:       h,
+		PingInterval:   50 * time.Millisecond,
+		PingTimeout:    time.Second, // the client reads (and pongs) only when the test asks
+		ConnectTimeout: 100 * time.Millisecond,
+	}
+	srv := startTTServer(t, opts, nil)
+	c := dialTTRaw(t, srv, "a plain Engine.IO client", nil)
+	sess := ttWait(t, h.opened, "OpenSession")
+	assert.Equal(t, c.Open.Sid, sess.ID(), "the EngineSession's ID is the sid of the open packet")
+	assert.Equal(t, "EIO=4&transport=websocket", sess.Query().Encode(), "the EngineSession keeps the query of the request that opened it")
+
+	// A message is the layer above's, whatever it looks like: "40" would be
+	// a Socket.IO CONNECT, but here it is the message "0".
+	for _, msg := range []string{"hello", "0", `2["event"]`, ""} {
+		c.send("4" + msg)
+		assert.Equal(t, ttMessage{sess.ID(), msg, false}, ttWait(t, h.messages, "Message"), "text packet 4%s", msg)
+		assert.Equal(t, "4"+msg, c.nextText("the echo of 4"+msg), "Send(p, false) is the packet \"4\" + p")
+	}
+	c.sendBinary([]byte{1, 2, 3})
+	assert.Equal(t, ttMessage{sess.ID(), "\x01\x02\x03", true}, ttWait(t, h.messages, "Message"), "a binary frame is a binary message")
+	binary, frame := c.nextFrame("the echo of a binary message")
+	assert.True(t, binary, "Send(p, true) is one binary frame")
+	assert.Equal(t, []byte{1, 2, 3}, frame)
+
+	// Send works from any goroutine, outside Message too; the heartbeat
+	// goes on (nextText answers pings); and there is no connect timeout
+	// (Socket.IO's, which does not apply here).
+	time.Sleep(3 * opts.ConnectTimeout)
+	require.NoError(t, sess.Send([]byte("from the server"), false))
+	assert.Equal(t, "4from the server", c.nextText("a message sent outside Message"))
+	select {
+	case l := <-h.closed:
+		t.Fatalf("a plain session that answers pings was closed: %+v", l)
+	default:
+	}
+
+	// An error from Message ends that session, and only that one.
+	other := dialTTRaw(t, srv, "another plain client", nil)
+	otherSess := ttWait(t, h.opened, "OpenSession of the other client")
+	other.send("4fail")
+	ttWait(t, h.messages, "Message")
+	other.expectClosed("Message returned an error")
+	assert.Equal(t, ttLeft{otherSess.ID(), ReasonTransportError}, ttWait(t, h.closed, "CloseSession"), "an error from Message is a transport error")
+	c.send("4still here")
+	ttWait(t, h.messages, "Message")
+	assert.Equal(t, "4still here", c.nextText("the first client, after the other failed"))
+
+	// EngineSession.Close ends the session.
+	sess.Close()
+	c.expectClosed("EngineSession.Close")
+	assert.Equal(t, ttLeft{sess.ID(), ReasonServerDisconnect}, ttWait(t, h.closed, "CloseSession"))
+	assert.ErrorIs(t, sess.Send([]byte("late"), false), ErrDisconnected, "Send after the end")
+	assert.Empty(t, srv.connected, "no Socket.IO socket was ever made")
 }
