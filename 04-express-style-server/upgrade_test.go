@@ -138,12 +138,14 @@ func TestUpgradeProbeAndSwitch(t *testing.T) {
 	ptEngineError(t, c.get(), http.StatusBadRequest, 3, "Bad request", "GET after the upgrade")
 	ptEngineError(t, c.postRaw(`42["send-message","via polling"]`), http.StatusBadRequest, 3, "Bad request", "POST after the upgrade")
 	ptNoEvent(t, got, "POST after the upgrade")
-	_, resp, err := websocket.DefaultDialer.Dial(ptWSURL(s, c.sid), nil)
-	require.Error(t, err, "a second upgrade of the same session")
-	require.NotNil(t, resp, "an HTTP answer to the second upgrade: %v", err)
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	ptEngineError(t, ptAnswer{resp.StatusCode, resp.Header.Get("Content-Type"), string(b)}, http.StatusBadRequest, 3, "Bad request", "a second upgrade")
+	// A second WebSocket for the session is accepted and closed at once,
+	// as engine.io does; the first keeps the session.
+	ws2, _, err := websocket.DefaultDialer.Dial(ptWSURL(s, c.sid), nil)
+	require.NoError(t, err, "a second WebSocket for an upgraded session: the handshake succeeds")
+	require.NoError(t, ws2.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, _, err = ws2.ReadMessage()
+	assert.True(t, websocket.IsCloseError(err, websocket.CloseNormalClosure), "the second WebSocket is closed by the server, cleanly: %v", err)
+	ws2.Close()
 	require.NoError(t, sock.Emit("still", 4))
 	assert.Equal(t, `42["still",4]`, ptReadWS(t, ws))
 
@@ -237,6 +239,43 @@ func TestUpgradeSessionEndsWhileProbing(t *testing.T) {
 	assert.Less(t, took, 2*time.Second, "the probing WebSocket is closed with the session, not after UpgradeTimeout (10s)")
 }
 
+func TestUpgradePollCrossingTheSwitch(t *testing.T) {
+	exercise.Start(t, "4.5")
+	ptNoLeaks(t)
+	s := startPTServer(t, events.Options{}, EngineOptions{}, nil)
+	c, sock := s.ptConnect(t)
+	ws := ptDialWS(t, s, c.sid)
+	ptWriteWS(t, ws, "2probe")
+	require.Equal(t, "3probe", ptReadWS(t, ws))
+
+	// A client pauses polling once its probe is answered, so a GET that
+	// comes now has most likely crossed the client's "5" on the way. The
+	// server holds it a little (up to 100 ms, as engine.io) and, with no
+	// "5" meanwhile, ends it with a noop.
+	start := time.Now()
+	a := c.get()
+	assert.Equal(t, http.StatusOK, a.Status, "a GET during the upgrade: body %q", a.Body)
+	assert.Equal(t, "6", a.Body, "a GET during the upgrade ends with a noop")
+	assert.GreaterOrEqual(t, time.Since(start), 80*time.Millisecond, "a GET that comes after the probe was answered is held for the upgrade")
+
+	// A second WebSocket while this one upgrades is accepted and closed.
+	ws2 := ptDialWS(t, s, c.sid)
+	ptClosedWS(t, ws2, "a second WebSocket during the upgrade")
+
+	// A GET held when "5" arrives is refused like any poll after the
+	// upgrade: the session is on its WebSocket.
+	held := c.pollAsync()
+	select {
+	case a := <-held:
+		t.Fatalf("a GET during the upgrade was answered at once: %+v", a)
+	case <-time.After(30 * time.Millisecond):
+	}
+	ptWriteWS(t, ws, "5")
+	ptEngineError(t, ptWait(t, held, "the GET held across the switch"), http.StatusBadRequest, 3, "Bad request", "a GET that crossed the upgrade packet")
+	require.NoError(t, sock.Emit("upgraded", 1))
+	assert.Equal(t, `42["upgraded",1]`, ptReadWS(t, ws), "the session goes on over its WebSocket")
+}
+
 // ptGatedUpgrader holds every WebSocket handshake until gate is closed.
 type ptGatedUpgrader struct{ gate <-chan struct{} }
 
@@ -314,4 +353,44 @@ func TestUpgradeNodeClientDefaultOptions(t *testing.T) {
 
 	node.Disconnect()
 	assert.Equal(t, events.ReasonClientDisconnect, s.reasonFor(t, sock.ID(), "socket.disconnect() after the upgrade"))
+}
+
+// ptEcho is a plain Engine.IO layer (events.Options.Messages) that sends
+// every message back as it came, and reports how each session ended.
+type ptEcho struct{ closed chan ptLeft }
+
+func (ptEcho) OpenSession(*events.EngineSession) {}
+func (e ptEcho) CloseSession(s *events.EngineSession, reason string) {
+	e.closed <- ptLeft{s.ID(), reason}
+}
+func (ptEcho) Message(s *events.EngineSession, p []byte, binary bool) error {
+	return s.Send(p, binary)
+}
+
+func TestEnginePlainEngineIOOverPollingAndTheUpgrade(t *testing.T) {
+	exercise.Start(t, "4.5")
+	ptNoLeaks(t)
+	echo := ptEcho{closed: make(chan ptLeft, 4)}
+	s := startPTServer(t, events.Options{Messages: echo}, EngineOptions{}, nil)
+
+	// Over polling: the messages are Engine.IO's, not Socket.IO packets
+	// ("4hello" is no Socket.IO packet at all), and they come back in the
+	// order they were posted, binary ones base64-encoded.
+	c := s.ptHandshake(t)
+	assert.Equal(t, []string{"websocket"}, c.open.Upgrades, "a plain Engine.IO session upgrades as any other")
+	c.post("4hello", "bAQIDBA==", "4")
+	assert.Equal(t, []string{"4hello", "bAQIDBA==", "4"}, c.poll(), "the echo of a payload with text and binary messages")
+
+	// Across the upgrade: the WebSocket carries the messages on.
+	ws := ptUpgrade(t, c)
+	ptWriteWS(t, ws, "4after the upgrade")
+	assert.Equal(t, "4after the upgrade", ptReadWS(t, ws))
+	require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, []byte{5, 6}))
+	typ, p := ptReadWSFrame(t, ws)
+	assert.Equal(t, websocket.BinaryMessage, typ, "a binary message over the WebSocket is a binary frame")
+	assert.Equal(t, []byte{5, 6}, p)
+
+	require.NoError(t, ws.Close())
+	assert.Equal(t, ptLeft{c.sid, events.ReasonTransportClose}, ptWait(t, echo.closed, "CloseSession after the WebSocket closed"))
+	assert.Empty(t, s.sockets, "no Socket.IO socket on a plain Engine.IO server")
 }

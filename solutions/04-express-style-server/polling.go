@@ -37,10 +37,20 @@ import (
 // After an upgrade (upgrade.go) the same pollTransport forwards reads and
 // writes to the WebSocket, so the session moves without noticing.
 
-// closeLinger is how long a session that ended while no GET was waiting
-// stays known, so that the client's next poll learns why: it gets what was
-// still queued and the close packet "1", where it would otherwise get
-// "Session ID unknown".
+// closeLinger is how long a session that the server ended while no GET was
+// waiting stays known, so that the client's next poll learns why: it gets
+// what was still queued and the close packet "1", where it would otherwise
+// get "Session ID unknown". A session that the client closed, broke (a bad
+// packet, a second GET, a cancelled poll) or let time out is forgotten at
+// once, and its next request gets 400: the client either knows already or
+// is gone.
+//
+// The protocol leaves this choice open; the reference server, engine.io,
+// makes the same one (its socket is deleted when it closes on an error or
+// a ping timeout, while a close of the server's waits for the next poll),
+// and the official test suite checks it. engine.io waits up to 30 s for
+// that poll; 5 s is plenty, since a polling client is back within a round
+// trip, and it bounds what a server that ends many sessions at once keeps.
 const closeLinger = 5 * time.Second
 
 var (
@@ -77,6 +87,8 @@ type pollTransport struct {
 	posting bool      // a POST is reading its body or handing it over
 	err     error     // what ends the session: the reader returns it
 	closed  bool      // Close was called: the session is over
+	linger  bool      // the server ended it: known until a GET tells the client (closeLinger)
+	byPeer  bool      // the client posted the close packet "1"
 	told    bool      // a GET has sent the close packet: the client knows
 	polled  time.Time // when the last GET was answered
 
@@ -225,17 +237,34 @@ func (t *pollTransport) takeOutboxLocked() []Frame {
 	return frames
 }
 
-// Close ends the transport; the session's reader calls it once the session
-// is over. A waiting GET is answered with what is queued and the close
-// packet "1"; with none waiting, the next GET within closeLinger gets them.
-// After the upgrade it closes the WebSocket.
-func (t *pollTransport) Close() error {
+// Close ends the transport as the server's own close would: it is
+// CloseWithReason(events.ReasonServerDisconnect).
+func (t *pollTransport) Close() error { return t.CloseWithReason(events.ReasonServerDisconnect) }
+
+// CloseWithReason ends the transport; the session's reader calls it once
+// the session is over, with why (events.ReasonCloser). After the upgrade it
+// closes the WebSocket. Before it, what the client's next GET gets depends
+// on who ended the session:
+//
+//   - the client, with the close packet "1": a GET waiting gets a noop "6"
+//     (the client knows; the poll only has to end), and so does one that
+//     comes within closeWait (the client sent it before its close, but it
+//     took longer on the way); then the session is forgotten;
+//   - the client, by breaking the protocol or letting the heartbeat time
+//     out: a GET waiting gets the close packet, and the session is
+//     forgotten at once;
+//   - the server (a shutdown, a disconnect, the connect timeout): a GET
+//     waiting gets what is queued and the close packet "1"; with none
+//     waiting, the next GET within closeLinger gets them, and Close waits a
+//     little for it (awaitTold).
+func (t *pollTransport) CloseWithReason(reason string) error {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return nil
 	}
 	t.closed = true
+	t.linger = t.err == nil && !t.byPeer && reason != events.ReasonPingTimeout
 	t.inbox = nil
 	if t.timer != nil && t.timer.Stop() {
 		t.timer = nil // (one that has fired must stay: SetReadDeadline waits for its function)
@@ -243,12 +272,21 @@ func (t *pollTransport) Close() error {
 	if t.probe != nil {
 		_ = t.probe.SetReadDeadline(time.Now()) // the upgrade gives up
 	}
-	ws := t.ws
+	ws, linger, byPeer := t.ws, t.linger, t.byPeer
 	t.notifyLocked()
 	t.mu.Unlock()
-	if ws != nil {
+	switch {
+	case ws != nil:
 		t.e.forget(t)
 		return ws.Close()
+	case byPeer:
+		// A GET the client sent just before its close may reach the
+		// server after it: for closeWait it still ends with a noop.
+		time.AfterFunc(closeWait, func() { t.e.forget(t) })
+		return nil
+	case !linger:
+		t.e.forget(t)
+		return nil
 	}
 	time.AfterFunc(closeLinger, func() { t.e.forget(t) })
 	t.awaitTold()
@@ -279,7 +317,7 @@ func (t *pollTransport) awaitTold() {
 // awaitToldLocked is awaitTold with t.mu held, for a request whose answer
 // must not overtake the close packet; it gives up early when ctx ends.
 func (t *pollTransport) awaitToldLocked(ctx context.Context) {
-	if t.told || t.err != nil || !t.polling && time.Since(t.polled) > closeWait {
+	if t.told || !t.linger || !t.polling && time.Since(t.polled) > closeWait {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, closeWait)
@@ -341,16 +379,25 @@ func isClosed(ch chan struct{}) bool {
 
 // servePoll answers a GET: everything queued, waiting until something is
 // (engine.io-protocol v4, "Receiving data"). A session that is over gets
-// what was left and the close packet "1"; a session that is upgrading gets
-// a noop "6", so that the client can pause polling; a second GET while one
-// waits breaks the protocol: 400 code 3, and the session ends, as engine.io
-// ends it. After the upgrade a GET is refused with 400 code 3.
+// what was left and the close packet "1" (a noop "6" if the client closed
+// it); a session that is upgrading gets a noop "6", so that the client can
+// pause polling; a second GET while one waits breaks the protocol: 400 code
+// 3, and the session ends, as engine.io ends it. After the upgrade, and
+// once the session has failed, a GET is refused with 400.
 func (t *pollTransport) servePoll(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
+	if t.upgrading && !t.polling {
+		t.awaitSwitchLocked(r.Context())
+	}
 	switch {
 	case t.ws != nil:
 		t.mu.Unlock()
 		engineError(w, codeBadRequest)
+		return
+	case t.err != nil:
+		// The session is ending: its reader has not closed it yet.
+		t.mu.Unlock()
+		engineError(w, codeUnknownSID)
 		return
 	case t.polling:
 		t.mu.Unlock()
@@ -362,6 +409,10 @@ func (t *pollTransport) servePoll(w http.ResponseWriter, r *http.Request) {
 	var frames []Frame
 	final := false
 	for {
+		if t.closed && t.byPeer {
+			frames, final = []Frame{noopFrame}, true // the client knows: end its poll
+			break
+		}
 		if t.closed {
 			frames, final = append(t.takeOutboxLocked(), closeFrame), true
 			break
@@ -395,8 +446,9 @@ func (t *pollTransport) servePoll(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 	if final {
-		// The close packet is on its way: now a refused POST, or the
-		// listener closing, can no longer overtake it (see awaitTold).
+		// The close packet (or, after the client's own close, the noop)
+		// is on its way: now a refused POST, or the listener closing, can
+		// no longer overtake it (see awaitTold), and the sid is done.
 		_ = http.NewResponseController(w).Flush()
 		t.mu.Lock()
 		t.told = true
@@ -472,6 +524,7 @@ func (t *pollTransport) serveData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.inbox = frames
+	t.byPeer = t.byPeer || hasClosePacket(frames)
 	t.notifyLocked()
 	t.mu.Unlock()
 
@@ -504,6 +557,16 @@ func (t *pollTransport) refusePostLocked(ctx context.Context) (code int, refused
 		return codeBadRequest, true
 	}
 	return 0, false
+}
+
+// hasClosePacket reports whether frames hold the close packet "1".
+func hasClosePacket(frames []Frame) bool {
+	for _, f := range frames {
+		if !f.Binary && len(f.Data) == 1 && f.Data[0] == byte(events.EIOClose) {
+			return true
+		}
+	}
+	return false
 }
 
 // base64EncodedLen is the length of n bytes in padded base64.

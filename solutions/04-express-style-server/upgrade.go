@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -30,10 +31,15 @@ import (
 var errBadProbe = errors.New("upgrade: unexpected packet while probing")
 
 // serveUpgrade answers GET ?EIO=4&transport=websocket&sid=… : the upgrade of
-// a long-polling session to a WebSocket. An unknown sid → 400 code 1; not a
-// WebSocket handshake, or a session that is upgrading or has upgraded
-// already → 400 code 3; a session that is over → 400 code 1. The WebSocket
-// handshake is events.Options.Upgrader's (which checks the origin).
+// a long-polling session to a WebSocket. An unknown sid, or a session that
+// is over → 400 code 1; not a WebSocket handshake → 400 code 3. The
+// WebSocket handshake is events.Options.Upgrader's (which checks the
+// origin).
+//
+// A second WebSocket, for a session that is upgrading or has upgraded
+// already, is accepted and closed at once, as engine.io does: the one
+// already there keeps the session, and the newcomer learns from a close
+// frame, not an HTTP error, that it is not wanted.
 func (e *Engine) serveUpgrade(w http.ResponseWriter, r *http.Request, sid string) {
 	t := e.lookup(sid)
 	if t == nil {
@@ -44,7 +50,14 @@ func (e *Engine) serveUpgrade(w http.ResponseWriter, r *http.Request, sid string
 		engineError(w, codeBadRequest)
 		return
 	}
-	if code, ok := t.beginUpgrade(); !ok {
+	code, ok := t.beginUpgrade()
+	if !ok && code == codeBadRequest {
+		if ws, err := e.eopt.Upgrader.Upgrade(w, r); err == nil {
+			_ = ws.Close()
+		}
+		return
+	}
+	if !ok {
 		engineError(w, code)
 		return
 	}
@@ -78,6 +91,25 @@ func (t *pollTransport) beginUpgrade() (code int, ok bool) {
 	}
 	t.probing = true
 	return 0, true
+}
+
+// upgradeCheck is how long a GET that arrives after the probe was answered
+// waits for the upgrade to finish: engine.io sends a noop to such a poll
+// every 100 ms until the upgrade is done.
+const upgradeCheck = 100 * time.Millisecond
+
+// awaitSwitchLocked holds a GET that arrives while the session is upgrading
+// (t.mu held), for at most upgradeCheck, until the upgrade ends either way.
+// A client that pauses polling, as it must once the probe is answered,
+// sends no such GET; one that does has most likely sent its "5" just
+// before, on the WebSocket, and the GET has overtaken it. Answered at once,
+// it would get a noop with 200; held, it is refused with 400 like any poll
+// after the upgrade (the official test suite sends exactly this).
+func (t *pollTransport) awaitSwitchLocked(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, upgradeCheck)
+	defer cancel()
+	for t.upgrading && t.ws == nil && !t.closed && t.waitLocked(ctx) {
+	}
 }
 
 // endUpgrade gives up an upgrade: the session stays on polling.

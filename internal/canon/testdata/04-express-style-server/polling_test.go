@@ -461,11 +461,10 @@ func TestPollHeartbeatAndPingTimeout(t *testing.T) {
 	assert.Equal(t, events.ReasonPingTimeout, s.reasonFor(t, sock.ID(), "a client that stopped polling"))
 	assert.Less(t, time.Since(start), 3*time.Second, "ping timeout within PingInterval + PingTimeout or so")
 
-	// Its next poll learns that the session is over: the close packet "1"
-	// ends the answer; after that the sid is unknown.
-	ps := c.poll()
-	assert.Equal(t, "1", ps[len(ps)-1], "the last packet for a closed session is close: %q", ps)
-	ptEngineError(t, c.get(), http.StatusBadRequest, 1, "Session ID unknown", "GET after the close packet")
+	// A session that timed out is forgotten at once, as engine.io forgets
+	// it: the client's next poll gets 400 "Session ID unknown" (only a
+	// session the server ended waits for a poll to tell the client).
+	ptEngineError(t, c.get(), http.StatusBadRequest, 1, "Session ID unknown", "GET after a ping timeout")
 }
 
 func TestPollErrorAnswers(t *testing.T) {
@@ -537,6 +536,61 @@ func TestPollSecondGETClosesSession(t *testing.T) {
 	assert.Equal(t, http.StatusOK, a.Status, "the waiting GET: body %q", a.Body)
 	assert.True(t, strings.HasSuffix(a.Body, "1"), "the waiting GET is answered with the close packet: %q", a.Body)
 	assert.Equal(t, events.ReasonTransportError, s.reasonFor(t, sock.ID(), "two GETs at once"))
+	ptEngineError(t, c.get(), http.StatusBadRequest, 1, "Session ID unknown", "a GET after the session broke: it is forgotten at once")
+
+	ptStillServed(t, other, otherSock, got)
+}
+
+func TestPollClientCloseAndCancelledPoll(t *testing.T) {
+	exercise.Start(t, "4.4")
+	ptNoLeaks(t)
+	got := make(chan ptGot, 4)
+	s := startPTServer(t, events.Options{}, EngineOptions{}, func(sock *events.Socket) { sock.On("send-message", ptRecord(got)) })
+	other, otherSock := s.ptConnect(t)
+
+	// The client closes its session ("1") while its GET waits: the GET
+	// ends with a noop "6", not with a close packet the client has no use
+	// for, and the session is forgotten at once.
+	c, sock := s.ptConnect(t)
+	waiting := c.pollAsync()
+	time.Sleep(50 * time.Millisecond) // let the GET get there and wait
+	c.post("1")
+	a := ptWait(t, waiting, "the GET waiting when the client closed")
+	assert.Equal(t, http.StatusOK, a.Status, "the waiting GET: body %q", a.Body)
+	assert.Equal(t, "6", a.Body, "a GET waiting when the client posts close gets a noop")
+	assert.Equal(t, events.ReasonTransportClose, s.reasonFor(t, sock.ID(), "the client posted close"))
+	ptEngineError(t, c.get(), http.StatusBadRequest, 1, "Session ID unknown", "a GET after the client's close")
+
+	// A GET that the client sent just before its close may get there
+	// after it (two requests, two connections): it too ends with a noop,
+	// once; the next one gets 400.
+	c3, sock3 := s.ptConnect(t)
+	c3.post("1")
+	assert.Equal(t, events.ReasonTransportClose, s.reasonFor(t, sock3.ID(), "the client posted close"))
+	a = c3.get()
+	assert.Equal(t, http.StatusOK, a.Status, "a GET right after the client's close: body %q", a.Body)
+	assert.Equal(t, "6", a.Body, "a GET right after the client's close gets a noop")
+	ptEngineError(t, c3.get(), http.StatusBadRequest, 1, "Session ID unknown", "the GET after that noop")
+
+	// A GET that the client gives up (a cancelled request) ends the
+	// session: the client is gone, and its next GET gets 400.
+	c2, sock2 := s.ptConnect(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c2.url(), nil)
+	require.NoError(t, err)
+	gone := make(chan error, 1)
+	go func() {
+		resp, err := c2.c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		gone <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let the GET get there and wait
+	cancel()
+	require.Error(t, ptWait(t, gone, "the cancelled GET"), "the cancelled GET fails on the client's side")
+	assert.Equal(t, events.ReasonTransportClose, s.reasonFor(t, sock2.ID(), "a cancelled poll"))
+	ptEngineError(t, c2.get(), http.StatusBadRequest, 1, "Session ID unknown", "a GET after a cancelled poll")
 
 	ptStillServed(t, other, otherSock, got)
 }
@@ -599,6 +653,7 @@ func TestPollMalformedPayload(t *testing.T) {
 			c, sock := s.ptConnect(t)
 			ptEngineError(t, c.postRaw(body), http.StatusBadRequest, 3, "Bad request", "a malformed payload")
 			assert.Equal(t, events.ReasonTransportError, s.reasonFor(t, sock.ID(), "a malformed payload"))
+			ptEngineError(t, c.get(), http.StatusBadRequest, 1, "Session ID unknown", "a GET after a malformed payload")
 			ptNoEvent(t, got, "a malformed payload is refused whole")
 		})
 	}
