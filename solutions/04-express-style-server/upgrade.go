@@ -79,7 +79,9 @@ func (e *Engine) serveUpgrade(w http.ResponseWriter, r *http.Request, sid string
 }
 
 // beginUpgrade marks t as upgrading, unless it cannot be: then it returns
-// the error code to answer with.
+// why, as an Engine.IO error code. codeUnknownSID (the session is over) is
+// answered with 400; codeBadRequest (another WebSocket has the upgrade
+// already) makes serveUpgrade accept the newcomer and close it.
 func (t *pollTransport) beginUpgrade() (code int, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
