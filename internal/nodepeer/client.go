@@ -126,6 +126,17 @@ func (c *SIOClient) AnswerAcks(event string, reply ...any) {
 	c.send(map[string]any{"cmd": "answerAcks", "event": event, "reply": wireArgs(reply)})
 }
 
+// DropTransport calls socket.io.engine.close(): the Engine.IO connection
+// closes as if the network had dropped it. The socket is not told to
+// disconnect; it reports a disconnect with reason "transport close", and
+// its Manager reconnects unless the client was started with reconnection
+// false. A server with connection state recovery then gives the socket its
+// session back (Report.Recovered on the next connect).
+func (c *SIOClient) DropTransport() {
+	c.t.Helper()
+	c.send(map[string]any{"cmd": "dropTransport"})
+}
+
 // Next returns the next report. It fails the test, listing the reports
 // seen so far, when none comes within `within` or the process has ended.
 func (c *SIOClient) Next(within time.Duration) Report {

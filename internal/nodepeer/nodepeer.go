@@ -31,14 +31,15 @@ const grace = 3 * time.Second
 
 // A Report is one thing the Node side saw, as a JSON line on its stdout.
 type Report struct {
-	Kind    string            `json:"kind"`              // "connect", "connect_error", "disconnect", "event", "ack", "error"
-	Event   string            `json:"event,omitempty"`   // for "event": the event name
-	Args    []json.RawMessage `json:"args,omitempty"`    // for "event" and "ack": the arguments; a Buffer/ArrayBuffer arrives as {"$binary":"<base64>"}
-	ID      string            `json:"id,omitempty"`      // for "connect": socket.id
-	Message string            `json:"message,omitempty"` // for "connect_error": err.message; for "error": the failure
-	Data    json.RawMessage   `json:"data,omitempty"`    // for "connect_error": err.data
-	Reason  string            `json:"reason,omitempty"`  // for "disconnect": the reason
-	Seq     int               `json:"seq,omitempty"`     // for "ack": the sequence number of the EmitWithAck it answers
+	Kind      string            `json:"kind"`                // "connect", "connect_error", "disconnect", "event", "ack", "error"
+	Event     string            `json:"event,omitempty"`     // for "event": the event name
+	Args      []json.RawMessage `json:"args,omitempty"`      // for "event" and "ack": the arguments; a Buffer/ArrayBuffer arrives as {"$binary":"<base64>"}
+	ID        string            `json:"id,omitempty"`        // for "connect": socket.id
+	Recovered bool              `json:"recovered,omitempty"` // for "connect": socket.recovered
+	Message   string            `json:"message,omitempty"`   // for "connect_error": err.message; for "error": the failure
+	Data      json.RawMessage   `json:"data,omitempty"`      // for "connect_error": err.data
+	Reason    string            `json:"reason,omitempty"`    // for "disconnect": the reason
+	Seq       int               `json:"seq,omitempty"`       // for "ack": the sequence number of the EmitWithAck it answers
 }
 
 // String returns the report as the JSON line Node wrote, for messages.

@@ -231,6 +231,69 @@ func TestDisconnectReasons(t *testing.T) {
 	assert.Equal(t, "transport close", c.WaitFor("disconnect", "", within).Reason)
 }
 
+// TestRecoveryAgainstNodeSocketIO is the reference for lesson 03's
+// exercise 3.9: against Node's socket.io with connectionStateRecovery, the
+// npm client that drops its transport comes back recovered, with the same
+// id and rooms, and gets each missed message once, in order. The Go
+// server's tests expect the same of it.
+func TestRecoveryAgainstNodeSocketIO(t *testing.T) {
+	noLeaks(t)
+	srv := StartSIOServerWith(t, map[string]any{
+		"connectionStateRecovery": map[string]any{"maxDisconnectionDuration": 120000},
+	})
+	a := StartSIOClient(t, srv.URL(), websocketOnly(map[string]any{
+		"reconnection": true, "reconnectionDelay": 500, "randomizationFactor": 0,
+	}))
+	first := a.WaitFor("connect", "", within)
+	assert.False(t, first.Recovered, "socket.recovered at the first connect")
+	a.Emit("join", "red")
+	b := StartSIOClient(t, srv.URL(), websocketOnly(nil))
+	b.WaitFor("connect", "", within)
+	b.Emit("broadcast", "before")
+	assert.Equal(t, []any{"before"}, args(t, a.WaitFor("event", "broadcast", within))[:1])
+
+	a.DropTransport()
+	assert.Equal(t, "forced close", a.WaitFor("disconnect", "", within).Reason)
+	b.Emit("broadcast", "while away")
+	b.Emit("toRoom", "red", "to red while away")
+	b.WaitFor("event", "echo:toRoom", within) // the server has sent both
+
+	// socket.io sends the missed events before the CONNECT answer, and the
+	// client hands them to its listeners just before "connect".
+	var got []string
+	var back Report
+	for back.Kind != "connect" {
+		back = a.Next(within)
+		if back.Kind == "event" {
+			got = append(got, fmt.Sprintf("%s:%v", back.Event, args(t, back)[0]))
+		} else {
+			got = append(got, back.Kind)
+		}
+	}
+	assert.Equal(t, []string{"broadcast:while away", "room:to red while away", "connect"}, got,
+		"each missed event once, in order, then connect")
+	assert.True(t, back.Recovered, "socket.recovered after the reconnection")
+	assert.Equal(t, first.ID, back.ID, "the same socket.id")
+	// Every event the server sent without an ack carries its offset last.
+	a.Emit("whoami")
+	info := a.WaitFor("event", "you", within)
+	require.Len(t, info.Args, 2, "you and its offset: %s", info)
+	var me struct {
+		ID        string   `json:"id"`
+		Recovered bool     `json:"recovered"`
+		Rooms     []string `json:"rooms"`
+	}
+	require.NoError(t, json.Unmarshal(info.Args[0], &me))
+	assert.True(t, me.Recovered)
+	assert.Contains(t, me.Rooms, "red", "the rooms are restored")
+
+	forger := StartSIOClient(t, srv.URL(), websocketOnly(map[string]any{
+		"auth": map[string]any{"pid": "forged", "offset": "forged"},
+	}))
+	r := forger.WaitFor("connect", "", within)
+	assert.False(t, r.Recovered, "a forged pid gets a fresh socket")
+}
+
 func TestNextAndClose(t *testing.T) {
 	noLeaks(t)
 	srv := StartSIOServer(t)

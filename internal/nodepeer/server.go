@@ -22,7 +22,10 @@ import (
 //     sender with an ack callback (5 s timeout), then emit "answer" with
 //     the reply's arguments, or "answer_timeout" with the error message;
 //   - "info" is answered with an "info" event carrying
-//     {"id", "nsp", "transport", "auth"} as the server sees them;
+//     {"id", "nsp", "transport", "auth"} as the server sees them, and
+//     "whoami" with a "you" event carrying {"id", "recovered", "rooms"};
+//   - "join" (room) puts the sender in room, and "toRoom" (room, args...)
+//     emits "room" with args to everyone in room;
 //   - "bye" makes the server disconnect the sender ("io server disconnect");
 //   - a client that connected over HTTP long-polling is sent "upgraded"
 //     ("websocket") when its connection upgrades.
@@ -42,6 +45,18 @@ const startup = 15 * time.Second
 // installed: if not, the test is skipped, or fails when CI=true.
 func StartSIOServer(t testing.TB) *SIOServer {
 	t.Helper()
+	return StartSIOServerWith(t, nil)
+}
+
+// StartSIOServerWith is StartSIOServer with opts merged into the options of
+// socket.io's new Server(), e.g. map[string]any{"connectionStateRecovery":
+// map[string]any{"maxDisconnectionDuration": 120000}}.
+func StartSIOServerWith(t testing.TB, opts map[string]any) *SIOServer {
+	t.Helper()
+	o, err := json.Marshal(opts)
+	if err != nil || opts == nil {
+		o = []byte("{}")
+	}
 	ready := make(chan int, 1)
 	s := &SIOServer{}
 	first := true
@@ -60,7 +75,7 @@ func StartSIOServer(t testing.TB) *SIOServer {
 		// Anything else the script says (an "error" report) goes with its
 		// stderr to the log of a failed test.
 		_, _ = p.stderr.Write(append(append([]byte("stdout: "), b...), '\n'))
-	})
+	}, string(o))
 	if !ok {
 		return nil
 	}

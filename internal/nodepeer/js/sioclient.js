@@ -4,7 +4,7 @@
 //   node sioclient.js URL OPTIONS_JSON
 //
 // It calls io(URL, OPTIONS) and reports what the socket sees as JSON lines
-// on stdout: {"kind":"connect","id":...}, {"kind":"connect_error",
+// on stdout: {"kind":"connect","id":...,"recovered":bool}, {"kind":"connect_error",
 // "message":...,"data":...}, {"kind":"disconnect","reason":...},
 // {"kind":"event","event":...,"args":[...]}, {"kind":"ack","seq":...,
 // "args":[...]} and {"kind":"error","message":...}. It reads commands as
@@ -16,6 +16,9 @@
 //   {"cmd":"emitWithAck","event":E,"args":[...],"seq":N}
 //                                                    socket.emit(E, ...args, ack), ack reported with seq N
 //   {"cmd":"answerAcks","event":E,"reply":[...]}     answer the server's acks for E with reply
+//   {"cmd":"dropTransport"}                          socket.io.engine.close(): the connection drops,
+//                                                    the socket is not told to disconnect, and the
+//                                                    Manager reconnects (if reconnection is on)
 //
 // Binary values travel as {"$binary":"<base64>"} both ways. When stdin
 // closes, the socket disconnects and the process ends.
@@ -33,7 +36,7 @@ const socket = io(url, JSON.parse(optsJSON || '{}'));
 // that event is called with (AnswerAcks).
 const replies = new Map();
 
-socket.on('connect', () => report({ kind: 'connect', id: socket.id }));
+socket.on('connect', () => report({ kind: 'connect', id: socket.id, recovered: socket.recovered }));
 socket.on('connect_error', (err) => {
   const r = { kind: 'connect_error', message: err.message };
   if (err.data !== undefined) r.data = toWire(err.data);
@@ -65,6 +68,9 @@ commands((cmd) => {
       break;
     case 'answerAcks':
       replies.set(cmd.event, cmd.reply || []);
+      break;
+    case 'dropTransport':
+      socket.io.engine.close();
       break;
     default:
       report({ kind: 'error', message: `unknown command ${JSON.stringify(cmd)}` });

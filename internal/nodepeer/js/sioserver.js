@@ -2,7 +2,10 @@
 // sioserver.js: Node's socket.io server (npm socket.io), for Go tests and
 // benchmarks that need a real, independent server.
 //
-//   node sioserver.js
+//   node sioserver.js [OPTIONS_JSON]
+//
+// OPTIONS_JSON, if given, is merged into the options of new Server(), e.g.
+// {"connectionStateRecovery":{"maxDisconnectionDuration":120000}}.
 //
 // It listens on 127.0.0.1 on a free port and reports it as the first line
 // on stdout: {"kind":"listening","port":N}. It serves every namespace ("/"
@@ -17,6 +20,9 @@
 //     with an ack callback and a 5 s timeout, then emits "answer" with the
 //     client's reply (or "answer_timeout" with the error message);
 //   - "info": the server emits "info" with {id, nsp, transport, auth};
+//   - "whoami": the server emits "you" with {id, recovered, rooms};
+//   - "join" (room): the server puts the client in room; "toRoom" (room,
+//     ...args): the server emits "room" with args to the room;
 //   - "bye": the server disconnects the client ("io server disconnect");
 //   - a client that connects over HTTP long-polling is sent "upgraded" with
 //     the transport's name when it upgrades (to WebSocket).
@@ -31,7 +37,7 @@ const { Server } = requireFromRoot('socket.io');
 failures();
 
 const httpServer = http.createServer();
-const io = new Server(httpServer, { serveClient: false });
+const io = new Server(httpServer, { serveClient: false, ...JSON.parse(process.argv[2] || '{}') });
 
 function refuseBadTokens(socket, next) {
   const auth = socket.handshake.auth || {};
@@ -72,6 +78,15 @@ function serve(socket) {
           transport: socket.conn.transport.name,
           auth: socket.handshake.auth,
         });
+        break;
+      case 'whoami':
+        socket.emit('you', { id: socket.id, recovered: socket.recovered, rooms: [...socket.rooms].sort() });
+        break;
+      case 'join':
+        socket.join(String(args[0]));
+        break;
+      case 'toRoom':
+        socket.nsp.to(String(args[0])).emit('room', ...args.slice(1));
         break;
       case 'bye':
         socket.disconnect(true);
