@@ -26,6 +26,12 @@ type Options struct {
 	// session (no namespaces, events or acks, and no ConnectTimeout).
 	// nil, the default, runs Socket.IO on every session.
 	Messages MessageHandler
+
+	// Recovery, when set, turns on connection state recovery: a client
+	// whose connection dropped comes back to the same socket and gets
+	// what it missed. nil, the default, leaves it off, as socket.io does.
+	// See RecoveryOptions.
+	Recovery *RecoveryOptions
 }
 
 // Defaults of Options, the values socket.io uses.

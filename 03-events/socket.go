@@ -114,7 +114,9 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 //
 // Emit never blocks: it queues the packet for the socket's writer. When the
 // queue is full (Options.SendQueue) the client is not reading fast enough,
-// and the socket is disconnected with ReasonSendQueueFull instead.
+// and the socket is disconnected with ReasonSendQueueFull instead. With
+// Options.Recovery set, the event also carries its offset as its last
+// argument (see RecoveryOptions).
 func (s *Socket) Emit(event string, args ...any) error {
 	return exercise.TODO("3.4")
 }

@@ -47,6 +47,7 @@ var Workbook = Book{
 			{ID: "3.6", Title: "Acknowledgements", Points: 10},
 			{ID: "3.7", Title: "Namespaces and middleware", Points: 10},
 			{ID: "3.8", Title: "The Go client", Points: 15},
+			{ID: "3.9", Title: "Connection state recovery", Points: 15},
 		},
 	},
 	{

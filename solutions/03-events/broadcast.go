@@ -49,6 +49,10 @@ func (b *Broadcast) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
+	if b.ns.server.rec != nil {
+		b.ns.emitLogged(b, p)
+		return nil
+	}
 	it := messageItem(p)
 	to := b.ns.recipients(b)
 	it.shared = len(to) > 1

@@ -21,6 +21,24 @@ type ClientOptions struct {
 	Auth      any               // sent in CONNECT
 	Header    http.Header       // handshake headers (Origin, ...)
 	Dialer    *websocket.Dialer // gorilla; nil = default
+
+	// Recover, when its PID is set, asks the server for the session of an
+	// earlier Client: pass that Client's RecoveryPoint after it lost its
+	// connection. The CONNECT's auth then carries "pid" and "offset"
+	// beside Auth's fields (see RecoveryOptions), and Recovered reports
+	// whether the server gave the session back.
+	Recover RecoveryPoint
+}
+
+// A RecoveryPoint is what a client needs to get its session back after
+// its connection dropped: the private session ID the server gave in its
+// CONNECT answer, and the offset of the last event it received (the last
+// argument of every event the server sends with recovery on, if it is a
+// string, as socket.io-client takes it). PID is empty when the server does
+// not offer recovery; Offset, until an event has come.
+type RecoveryPoint struct {
+	PID    string
+	Offset string
 }
 
 // Client disconnect reasons, as socket.io-client names them (the others —
@@ -53,6 +71,9 @@ type Client struct {
 	closedEarly bool          // Close came before Connect had connected (endpoint.mu)
 	connected   atomic.Bool   // Connect succeeded: w is set and the goroutines run
 	id          string        // set by Connect (endpoint.mu)
+	point       RecoveryPoint // the pid of the CONNECT answer, the last offset (endpoint.mu)
+	asked       RecoveryPoint // ClientOptions.Recover
+	recovered   bool          // the answer gave the asked pid back (endpoint.mu)
 	heartbeat   time.Duration // pingInterval + pingTimeout of the open packet
 	wg          sync.WaitGroup
 	closeOnce   sync.Once
@@ -105,11 +126,16 @@ func NewClient(rawURL string, opts ClientOptions) (*Client, error) {
 			return nil, errors.New("events: client: auth must encode as a JSON object")
 		}
 	}
+	if opts.Recover.PID != "" {
+		if auth, err = withRecovery(auth, opts.Recover); err != nil {
+			return nil, fmt.Errorf("events: client: auth: %w", err)
+		}
+	}
 	d := opts.Dialer
 	if d == nil {
 		d = websocket.DefaultDialer
 	}
-	c := &Client{url: u.String(), auth: auth, dialer: d, header: opts.Header}
+	c := &Client{url: u.String(), auth: auth, dialer: d, header: opts.Header, asked: opts.Recover}
 	c.init(nsp, nil, nil)
 	return c, nil
 }
@@ -136,7 +162,7 @@ func (c *Client) Connect(ctx context.Context) error {
 		return fmt.Errorf("events: dial %s: %w", c.url, err)
 	}
 	t := &gorillaTransport{c: conn}
-	id, heartbeat, err := handshake(ctx, t, c.nsp, c.auth)
+	h, err := handshake(ctx, t, c.nsp, c.auth)
 	if err != nil {
 		_ = t.Close()
 		if ctx.Err() != nil {
@@ -150,10 +176,15 @@ func (c *Client) Connect(ctx context.Context) error {
 		_ = t.Close()
 		return errors.New("events: the Client was closed while it connected")
 	}
-	c.id, c.heartbeat, c.w = id, heartbeat, newWire(t, clientQueue)
+	c.id, c.heartbeat, c.w = h.id, h.heartbeat, newWire(t, clientQueue)
+	c.point = RecoveryPoint{PID: h.pid}
+	if h.pid != "" && h.pid == c.asked.PID {
+		c.recovered = true
+		c.point.Offset = c.asked.Offset // until a newer one comes
+	}
 	c.connected.Store(true)
 	c.mu.Unlock()
-	c.start()
+	c.start(h)
 	return nil
 }
 
@@ -161,9 +192,8 @@ func (c *Client) Connect(ctx context.Context) error {
 var errNotConnected = errors.New("events: the Client is not connected: call Connect first")
 
 // handshake reads the open packet, sends CONNECT and reads the answer,
-// before any goroutine of the Client runs. It returns the socket's ID and
-// the open packet's pingInterval + pingTimeout.
-func handshake(ctx context.Context, t *gorillaTransport, nsp string, auth json.RawMessage) (id string, heartbeat time.Duration, err error) {
+// before any goroutine of the Client runs.
+func handshake(ctx context.Context, t *gorillaTransport, nsp string, auth json.RawMessage) (*handshaken, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = t.SetReadDeadline(dl)
 	}
@@ -172,11 +202,11 @@ func handshake(ctx context.Context, t *gorillaTransport, nsp string, auth json.R
 
 	frame, binary, err := t.ReadMessage()
 	if err != nil {
-		return "", 0, fmt.Errorf("events: waiting for the open packet: %w", err)
+		return nil, fmt.Errorf("events: waiting for the open packet: %w", err)
 	}
 	ep, err := DecodeEIO(frame, binary)
 	if err != nil || ep.Type != EIOOpen {
-		return "", 0, fmt.Errorf("events: expected the Engine.IO open packet, got %q", frame)
+		return nil, fmt.Errorf("events: expected the Engine.IO open packet, got %q", frame)
 	}
 	var open struct {
 		Sid          string `json:"sid"`
@@ -185,58 +215,77 @@ func handshake(ctx context.Context, t *gorillaTransport, nsp string, auth json.R
 		MaxPayload   int64  `json:"maxPayload"`
 	}
 	if err := json.Unmarshal(ep.Data, &open); err != nil || open.Sid == "" {
-		return "", 0, fmt.Errorf("events: bad open packet %q", frame)
+		return nil, fmt.Errorf("events: bad open packet %q", frame)
 	}
 	if open.MaxPayload > 0 {
 		t.SetReadLimit(open.MaxPayload)
 	}
 	connect, _ := EncodeEIO(EIOPacket{Type: EIOMessage, Data: EncodePacket(Packet{Type: PacketConnect, Namespace: nsp, ID: -1, Data: auth})})
 	if err := t.WriteMessage(connect, false); err != nil {
-		return "", 0, fmt.Errorf("events: sending CONNECT: %w", err)
+		return nil, fmt.Errorf("events: sending CONNECT: %w", err)
 	}
+	h := &handshaken{heartbeat: time.Duration(open.PingInterval+open.PingTimeout) * time.Millisecond}
 	for {
 		frame, binary, err := t.ReadMessage()
 		if err != nil {
-			return "", 0, fmt.Errorf("events: waiting for CONNECT: %w", err)
+			return nil, fmt.Errorf("events: waiting for CONNECT: %w", err)
 		}
 		ep, err := DecodeEIO(frame, binary)
 		if err != nil {
-			return "", 0, err
+			return nil, err
 		}
 		switch {
 		case ep.Type == EIOPing:
 			if err := t.WriteMessage(append([]byte{byte(EIOPong)}, ep.Data...), false); err != nil {
-				return "", 0, err
+				return nil, err
 			}
 			continue
 		case ep.Type == EIOClose:
-			return "", 0, errors.New("events: the server closed the session")
-		case ep.Type != EIOMessage || ep.Binary:
+			return nil, errors.New("events: the server closed the session")
+		case ep.Type != EIOMessage:
 			continue
 		}
-		p, _, err := DecodePacket(ep.Data)
+		p, err := h.asm.packet(ep)
 		if err != nil {
-			return "", 0, err
+			return nil, err
 		}
-		if p.Namespace != nsp {
+		if p == nil || p.Namespace != nsp {
 			continue
 		}
 		switch p.Type {
 		case PacketConnect:
 			var answer struct {
 				Sid string `json:"sid"`
+				Pid string `json:"pid"`
 			}
 			if json.Unmarshal(p.Data, &answer) != nil || answer.Sid == "" {
-				return "", 0, fmt.Errorf("events: CONNECT answer without sid: %q", frame)
+				return nil, fmt.Errorf("events: CONNECT answer without sid: %q", frame)
 			}
 			if !stop() && ctx.Err() != nil {
-				return "", 0, ctx.Err()
+				return nil, ctx.Err()
 			}
-			return answer.Sid, time.Duration(open.PingInterval+open.PingTimeout) * time.Millisecond, nil
+			h.id, h.pid = answer.Sid, answer.Pid
+			return h, nil
 		case PacketConnectError:
-			return "", 0, parseConnectError(p.Data)
+			return nil, parseConnectError(p.Data)
+		case PacketEvent, PacketBinaryEvent:
+			// A recovered session's missed events come before the answer
+			// (socket.io sends them first); they are handled after it, as
+			// socket.io-client buffers them.
+			if len(h.early) == clientQueue {
+				return nil, errors.New("events: too many events before the CONNECT answer")
+			}
+			h.early = append(h.early, p)
 		}
 	}
+}
+
+// handshaken is what handshake learnt.
+type handshaken struct {
+	id, pid   string
+	heartbeat time.Duration // the open packet's pingInterval + pingTimeout
+	early     []*Packet     // events that came before the CONNECT answer
+	asm       assembler     // for the reader: its state after the answer
 }
 
 // parseConnectError turns CONNECT_ERROR's payload into a *ConnectError.
@@ -255,7 +304,7 @@ func parseConnectError(data json.RawMessage) *ConnectError {
 
 // start runs the reader goroutine (the writer and the handler goroutine
 // start when there is work for them).
-func (c *Client) start() {
+func (c *Client) start(h *handshaken) {
 	if c.heartbeat > 0 {
 		c.w.extendRead(c.heartbeat)
 	} else {
@@ -264,14 +313,24 @@ func (c *Client) start() {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		c.readLoop()
+		c.readLoop(h)
 	}()
 }
 
-// readLoop is the Client's reader goroutine.
-func (c *Client) readLoop() {
-	var asm assembler
+// readLoop is the Client's reader goroutine. It first hands the events
+// that came before the CONNECT answer to the handlers.
+func (c *Client) readLoop(h *handshaken) {
+	asm := h.asm
 	var reason string
+	for _, p := range h.early {
+		c.noteOffset(p)
+		if err := c.dispatch(p); err != nil {
+			reason = c.w.readFailed(err)
+			c.w.finish()
+			c.end(reason, nil)
+			return
+		}
+	}
 	for {
 		frame, binary, err := c.w.t.ReadMessage()
 		if err == nil {
@@ -308,6 +367,7 @@ func (c *Client) handleFrame(asm *assembler, frame []byte, binary bool) error {
 		}
 		switch p.Type {
 		case PacketEvent, PacketBinaryEvent:
+			c.noteOffset(p)
 			return c.dispatch(p)
 		case PacketAck, PacketBinaryAck:
 			c.handleAck(p)
@@ -317,6 +377,72 @@ func (c *Client) handleFrame(asm *assembler, frame []byte, binary bool) error {
 		}
 	}
 	return nil
+}
+
+// noteOffset keeps the last argument of an event as the offset, when the
+// server offers recovery and the argument is a string: socket.io-client's
+// rule. An event with an ack id is not logged by the server, so its
+// arguments are left alone.
+func (c *Client) noteOffset(p *Packet) {
+	if p.ID >= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.point.PID == "" {
+		return
+	}
+	if last, ok := lastStringArg(p.Data); ok {
+		c.point.Offset = last
+	}
+}
+
+// lastStringArg returns the last element of the JSON array data, if it is
+// a string (and not the event name alone).
+func lastStringArg(data json.RawMessage) (string, bool) {
+	var args []json.RawMessage
+	if json.Unmarshal(data, &args) != nil || len(args) < 2 || jsonKind(args[len(args)-1]) != '"' {
+		return "", false
+	}
+	var s string
+	return s, json.Unmarshal(args[len(args)-1], &s) == nil
+}
+
+// withRecovery adds pid and offset to auth (a JSON object, or nil), as
+// socket.io-client does: a field of auth's own of the same name wins.
+func withRecovery(auth json.RawMessage, rp RecoveryPoint) (json.RawMessage, error) {
+	fields := map[string]json.RawMessage{}
+	if auth != nil {
+		if err := json.Unmarshal(auth, &fields); err != nil {
+			return nil, err
+		}
+	}
+	set := func(name, v string) {
+		if _, own := fields[name]; !own && v != "" {
+			fields[name], _ = json.Marshal(v)
+		}
+	}
+	set("pid", rp.PID)
+	set("offset", rp.Offset)
+	return json.Marshal(fields)
+}
+
+// RecoveryPoint returns what a new Client needs to recover this one's
+// session (ClientOptions.Recover): take it after the connection dropped.
+// Its PID is empty when the server does not offer recovery.
+func (c *Client) RecoveryPoint() RecoveryPoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.point
+}
+
+// Recovered reports whether Connect got back the session that
+// ClientOptions.Recover asked for: the same ID, and the events missed
+// meanwhile are the first to reach the handlers.
+func (c *Client) Recovered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recovered
 }
 
 // ID is the socket id from the server's CONNECT answer.

@@ -74,6 +74,10 @@
 // which can refuse a connection with a *ConnectError (exercise 3.7). Client
 // is the same machinery seen from the other end (exercise 3.8).
 //
+// With Options.Recovery set, a client whose connection drops gets its
+// socket back when it reconnects, with its ID, rooms and the packets it
+// missed (connection state recovery, exercise 3.9; see RecoveryOptions).
+//
 // # Bad input
 //
 // A packet that breaks the protocol — not a known type, bad JSON, a

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"sync"
@@ -107,24 +108,64 @@ func (n *Namespace) snapshot() ([]func(*Socket), []Middleware) {
 // answer. Answering first and registering afterwards would let a broadcast
 // slip between the two and miss a client that already knows it is
 // connected.
-func (n *Namespace) add(s *Socket, announce func() error) error {
+//
+// A recovering socket (ks not nil) gets, still under n.mu, what it missed,
+// queued before the CONNECT answer as socket.io does (socket.io-client
+// holds events that come before it and hands them to its listeners just
+// before "connect"), and its old rooms back; a broadcast logged after that
+// is queued behind them. When the log cannot give all it missed, add does
+// nothing and returns errRecoveryLost.
+func (n *Namespace) add(s *Socket, announce func() error, ks *keptSession) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	var missed []*outItem
+	if rec := n.server.rec; rec != nil {
+		s.joined = rec.current()
+		if ks != nil {
+			var ok bool
+			if missed, ok = rec.missed(ks); !ok {
+				return errRecoveryLost
+			}
+			s.joined = ks.from // a client that receives none of missed asks from there again
+		}
+	}
+	for _, it := range missed {
+		if err := s.w.send(it); err != nil {
+			return err
+		}
+	}
 	if err := announce(); err != nil {
 		return err
 	}
 	n.sockets[s.id] = s
 	s.inRoom = true
 	n.addToRoom(s.id, s)
+	if ks != nil {
+		for room := range ks.rooms {
+			n.addToRoom(room, s)
+		}
+	}
 	return nil
 }
 
-// remove takes a socket out of the namespace and all its rooms.
-func (n *Namespace) remove(s *Socket) {
+// errRecoveryLost: the session could not be recovered after all.
+var errRecoveryLost = errors.New("events: the session's missed packets are gone")
+
+// remove takes a socket out of the namespace and all its rooms. With
+// recovery on, a socket whose connection was lost is kept for its client,
+// with its rooms, in the same critical section: every packet logged after
+// it left is one it missed.
+func (n *Namespace) remove(s *Socket, reason string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
+	}
+	if rec := n.server.rec; rec != nil && s.inRoom && recoverable[reason] {
+		rec.keep(&keptSession{
+			pid: s.pid, id: s.id, nsp: n.name, rooms: maps.Clone(s.rooms),
+			data: s.handshake.Data, at: time.Now(), joined: s.joined,
+		})
 	}
 	s.inRoom = false
 	for r := range s.rooms {
@@ -158,6 +199,10 @@ func (n *Namespace) removeFromRoom(room string, s *Socket) {
 func (n *Namespace) recipients(b *Broadcast) []*Socket {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	return n.recipientsLocked(b)
+}
+
+func (n *Namespace) recipientsLocked(b *Broadcast) []*Socket {
 	excluded := func(s *Socket) bool {
 		if s == b.skip {
 			return true
@@ -190,6 +235,24 @@ func (n *Namespace) recipients(b *Broadcast) []*Socket {
 		}
 	}
 	return out
+}
+
+// emitLogged sends p as b says with recovery on: logged with its offset
+// and queued to the recipients in one critical section, so that offsets
+// reach every socket in order.
+func (n *Namespace) emitLogged(b *Broadcast, p Packet) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	to := n.recipientsLocked(b)
+	skip := ""
+	if b.skip != nil {
+		skip = b.skip.id
+	}
+	it := n.server.rec.record(n.name, b.rooms, b.except, skip, p)
+	it.shared = len(to) > 1
+	for _, s := range to {
+		_ = s.w.send(it)
+	}
 }
 
 // A ConnectError refuses a connection; the client receives CONNECT_ERROR with

@@ -26,6 +26,12 @@ type Options struct {
 	// session (no namespaces, events or acks, and no ConnectTimeout).
 	// nil, the default, runs Socket.IO on every session.
 	Messages MessageHandler
+
+	// Recovery, when set, turns on connection state recovery: a client
+	// whose connection dropped comes back to the same socket and gets
+	// what it missed. nil, the default, leaves it off, as socket.io does.
+	// See RecoveryOptions.
+	Recovery *RecoveryOptions
 }
 
 // Defaults of Options, the values socket.io uses.
@@ -48,6 +54,7 @@ const (
 type Server struct {
 	opts Options
 	root *Namespace // "/"
+	rec  *recovery  // nil unless Options.Recovery
 	wg   sync.WaitGroup
 
 	mu         sync.Mutex
@@ -77,6 +84,11 @@ func NewServer(opts Options) *Server {
 		opts.ConnectTimeout = DefaultConnectTimeout
 	}
 	s := &Server{opts: opts, namespaces: make(map[string]*Namespace), sessions: make(map[*session]struct{})}
+	if opts.Recovery != nil {
+		s.rec = newRecovery(*opts.Recovery, opts.SendQueue)
+		o := s.rec.opts // the defaults filled in, for Options
+		s.opts.Recovery = &o
+	}
 	s.root = newNamespace(s, "/")
 	s.namespaces["/"] = s.root
 	return s
@@ -283,6 +295,9 @@ wait:
 		sess.w.shutdown(ReasonServerShutdown)
 	}
 	s.wg.Wait()
+	if s.rec != nil {
+		s.rec.close()
+	}
 	return nil
 }
 

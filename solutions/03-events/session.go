@@ -194,6 +194,13 @@ func (s *session) handlePacket(p *Packet) error {
 // with CONNECT_ERROR; otherwise a Socket is made, the client gets
 // CONNECT {"sid": id}, and the socket's goroutine runs the namespace's
 // connection handlers.
+//
+// With recovery on, the answer also carries the socket's pid, and a
+// CONNECT whose auth has a kept session's pid recovers it (RecoveryOptions):
+// the session is taken from the store before the middleware runs (which
+// then sees its Handshake.Data), and its missed packets are queued when the
+// socket is added. If they are gone by then, the socket starts fresh, and
+// middleware that was skipped for the recovery runs after all.
 func (s *session) connect(p *Packet) {
 	refuse := func(payload json.RawMessage) {
 		_ = s.w.send(messageItem(Packet{Type: PacketConnectError, Namespace: p.Namespace, ID: -1, Data: payload}))
@@ -207,29 +214,68 @@ func (s *session) connect(p *Packet) {
 	if len(p.Data) > 0 {
 		hs.Auth = p.Data
 	}
+	rec := s.srv.rec
+	var ks *keptSession
+	if pid, offset, ok := recoveryAuth(hs.Auth); ok && rec != nil {
+		ks = rec.take(ns.name, pid, offset)
+	}
 	onConnect, middlewares := ns.snapshot()
-	for _, mw := range middlewares {
-		if err := runMiddleware(mw, hs); err != nil {
-			refuse(connectErrorPayload(err))
-			return
-		}
+	checked := false // the middleware has run and said yes
+	if ks != nil {
+		hs.Data = ks.data
 	}
+	for {
+		if !checked && (ks == nil || !rec.opts.SkipMiddlewares) {
+			if err := runMiddlewares(middlewares, hs); err != nil {
+				refuse(connectErrorPayload(err))
+				return
+			}
+			checked = true
+		}
+		sock := newSocket(s, ns, hs)
+		answer := map[string]string{"sid": sock.id}
+		if rec != nil {
+			sock.pid = newID()
+			if ks != nil {
+				sock.id, sock.pid, sock.recovered = ks.id, ks.pid, true
+				answer["sid"] = ks.id
+			}
+			answer["pid"] = sock.pid
+		}
+		connected, _ := json.Marshal(answer)
+		item := messageItem(Packet{Type: PacketConnect, Namespace: ns.name, ID: -1, Data: connected})
+		err := ns.add(sock, func() error { return s.w.send(item) }, ks)
+		if errors.Is(err, errRecoveryLost) {
+			ks = nil
+			if !checked {
+				hs.Data = nil // the middleware starts from a fresh Handshake
+			}
+			continue
+		}
+		if err != nil {
+			return // the session is over
+		}
+		s.mu.Lock()
+		s.sockets[ns.name] = sock
+		s.mu.Unlock()
+		s.connectTimer.Stop() // (never nil here: a plain session has no sockets)
+		sock.post(func() {
+			for _, fn := range onConnect {
+				sock.safely("connection", func() { fn(sock) })
+			}
+		})
+		return
+	}
+}
 
-	sock := newSocket(s, ns, hs)
-	connected, _ := json.Marshal(map[string]string{"sid": sock.id})
-	answer := messageItem(Packet{Type: PacketConnect, Namespace: ns.name, ID: -1, Data: connected})
-	if ns.add(sock, func() error { return s.w.send(answer) }) != nil {
-		return // the session is over
-	}
-	s.mu.Lock()
-	s.sockets[ns.name] = sock
-	s.mu.Unlock()
-	s.connectTimer.Stop() // (never nil here: a plain session has no sockets)
-	sock.post(func() {
-		for _, fn := range onConnect {
-			sock.safely("connection", func() { fn(sock) })
+// runMiddlewares runs mws in order and returns the first refusal.
+func runMiddlewares(mws []Middleware, hs *Handshake) error {
+	for _, mw := range mws {
+		if err := runMiddleware(mw, hs); err != nil {
+			return err
 		}
-	})
+	}
+	return nil
 }
 
 // runMiddleware runs mw; a panic refuses the connection.

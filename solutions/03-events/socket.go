@@ -21,9 +21,15 @@ type Socket struct {
 	handshake *Handshake
 	sess      *session
 
+	// With recovery on (RecoveryOptions): the private session ID, and
+	// whether this socket recovered one.
+	pid       string
+	recovered bool
+
 	// Guarded by ns.mu.
 	rooms  map[string]struct{}
-	inRoom bool // registered in ns: Join has effect
+	inRoom bool   // registered in ns: Join has effect
+	joined uint64 // with recovery on, the last offset given before the socket was added
 }
 
 // Disconnect reasons (the strings socket.io uses, plus one of ours).
@@ -92,8 +98,32 @@ func (s *Socket) OnDisconnect(fn func(reason string)) { s.addOnDisconnect(fn) }
 // Emit never blocks: it queues the packet for the connection's writer. When
 // the queue is full (Options.SendQueue) the client is not reading fast
 // enough, and it is disconnected with ReasonSendQueueFull instead; Emit
-// then returns ErrDisconnected.
-func (s *Socket) Emit(event string, args ...any) error { return s.emit(event, args) }
+// then returns ErrDisconnected. With Options.Recovery set, the event also
+// carries its offset as its last argument (see RecoveryOptions).
+func (s *Socket) Emit(event string, args ...any) error {
+	if s.ns.server.rec != nil {
+		return s.emitLogged(event, args)
+	}
+	return s.emit(event, args)
+}
+
+// emitLogged is Emit with recovery on: as socket.io does, the packet goes
+// through the log, to the room of the socket's own ID, so that it carries
+// an offset and a client whose connection drops before it arrives gets it
+// when it recovers.
+func (s *Socket) emitLogged(event string, args []any) error {
+	p, err := s.eventPacket(event, -1, args)
+	if err != nil {
+		return err
+	}
+	n := s.ns
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !s.inRoom {
+		return ErrDisconnected
+	}
+	return s.w.send(n.server.rec.record(n.name, []string{s.id}, nil, "", p))
+}
 
 // EmitWithAck sends an event that asks for an acknowledgement and waits for
 // the client's answer, returned as raw JSON arguments. It returns ctx.Err()
@@ -119,7 +149,7 @@ func (s *Socket) Connected() bool { return s.connected() }
 // and session; it reports whether this call did it.
 func (s *Socket) close(reason string) bool {
 	return s.end(reason, func() {
-		s.ns.remove(s)
+		s.ns.remove(s, reason)
 		s.sess.removeSocket(s)
 	})
 }

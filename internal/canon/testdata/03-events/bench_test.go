@@ -119,13 +119,19 @@ func benchFileLimit(b *testing.B, n int) {
 
 // benchGoServer starts this package's Server on 127.0.0.1 with the default
 // options, but for the transport: TransportFromEnv's (gorilla/websocket,
-// or in the solution lesson 02's Conn with EVENTS_TRANSPORT=rawws). done
-// is closed once n sockets have connected.
-func benchGoServer(b *testing.B, n int) (*benchServer, <-chan struct{}) {
+// or in the solution lesson 02's Conn with EVENTS_TRANSPORT=rawws), and
+// connection state recovery when recovery is true. done is closed once n
+// sockets have connected.
+func benchGoServer(b *testing.B, n int, recovery bool) (*benchServer, <-chan struct{}) {
 	b.Helper()
 	exercise.Start(b, "3.5")
 	benchFileLimit(b, n)
-	srv := NewServer(Options{Upgrader: TransportFromEnv()})
+	opts := Options{Upgrader: TransportFromEnv()}
+	if recovery {
+		exercise.Start(b, "3.9")
+		opts.Recovery = &RecoveryOptions{}
+	}
+	srv := NewServer(opts)
 	var connected atomic.Int64
 	done := make(chan struct{})
 	srv.OnConnection(func(*Socket) {
@@ -176,14 +182,14 @@ func benchNodeServer(b *testing.B) *benchServer {
 	}
 }
 
-// benchStart starts the server impl ("go" or "node") and connects a swarm
+// benchStart starts the server impl ("go", "go+recovery" or "node") and connects a swarm
 // of n clients to it.
 func benchStart(b *testing.B, impl string, n int) *benchServer {
 	b.Helper()
 	var s *benchServer
 	var joined <-chan struct{}
-	if impl == "go" {
-		s, joined = benchGoServer(b, n)
+	if impl != "node" {
+		s, joined = benchGoServer(b, n, impl == "go+recovery")
 	} else {
 		s = benchNodeServer(b)
 	}
@@ -281,7 +287,7 @@ func (s *benchServer) check(b *testing.B, n int) {
 
 func benchImpls(b *testing.B, sizes []int, run func(b *testing.B, impl string, n int)) {
 	for _, n := range sizes {
-		for _, impl := range []string{"go", "node"} {
+		for _, impl := range []string{"go", "go+recovery", "node"} {
 			b.Run(fmt.Sprintf("clients=%d/%s", n, impl), func(b *testing.B) { run(b, impl, n) })
 		}
 	}
@@ -370,7 +376,7 @@ func BenchmarkIdleMemory(b *testing.B) {
 }
 
 func benchIdleGo(b *testing.B, n int) {
-	s, joined := benchGoServer(b, n)
+	s, joined := benchGoServer(b, n, false)
 	runtime.GC()
 	runtime.GC()
 	var before runtime.MemStats
