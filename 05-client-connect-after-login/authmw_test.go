@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/websocket-workbook/workbook/internal/exercise"
+	"github.com/websocket-workbook/workbook/internal/nodepeer"
 	events "github.com/websocket-workbook/workbook/solutions/03-events"
 )
 
@@ -196,4 +197,53 @@ func TestAuthenticateRefusesBadTokens(t *testing.T) {
 
 	require.Empty(t, rig.IO.Of("/").Sockets(), "no refused client may have a socket")
 	require.Zero(t, sockets.Load(), "the connection handler must not run for a refused client")
+}
+
+// TestAuthenticateRunsAgainWhenASessionRecovers: with connection state
+// recovery on (lesson 03's exercise 3.9), a client whose connection drops
+// comes back to its session, and the middleware checks its token again
+// on the way: a token revoked, or expired, while the client was away gets
+// connect_error, not the session.
+func TestAuthenticateRunsAgainWhenASessionRecovers(t *testing.T) {
+	exercise.Start(t, "5.4")
+	ltNoLeaks(t)
+	rig := ltNewRig(t, time.Hour, false, events.Options{Recovery: &events.RecoveryOptions{}})
+	reconnecting := map[string]any{"transports": []string{"websocket"}, "reconnection": true, "reconnectionDelay": 500, "randomizationFactor": 0}
+
+	// dropAndReturn connects a client with token, drops its connection,
+	// runs away (what happens while it is gone) and returns what the
+	// client reports when it tries to come back.
+	dropAndReturn := func(token string, away func()) (first, back nodepeer.Report) {
+		t.Helper()
+		c := ltSIO(t, rig.URL, token, reconnecting)
+		c.Connect()
+		first = c.WaitFor("connect", "", ltTimeout)
+		c.DropTransport()
+		c.WaitFor("disconnect", "", ltTimeout)
+		away()
+		for {
+			back = c.Next(ltTimeout)
+			if back.Kind == "connect" || back.Kind == "connect_error" {
+				return first, back
+			}
+		}
+	}
+
+	token, _ := rig.Token(t, "ana")
+	first, back := dropAndReturn(token, func() {})
+	require.Equal(t, "connect", back.Kind, "ana, token still valid: %s", back)
+	require.True(t, back.Recovered, "ana: a valid token recovers the session")
+	require.Equal(t, first.ID, back.ID, "ana: the same socket.id")
+
+	token, claims := rig.Token(t, "bob")
+	_, back = dropAndReturn(token, func() {
+		require.NoError(t, rig.Tokens.Revoke(context.Background(), claims))
+	})
+	require.Equal(t, "connect_error", back.Kind, "bob's token was revoked while he was away: the recovery is refused, got %s", back)
+	require.Equal(t, MsgRevoked, back.Message)
+
+	token, _ = rig.Token(t, "cyd")
+	_, back = dropAndReturn(token, func() { rig.Clock.Advance(2 * time.Hour) })
+	require.Equal(t, "connect_error", back.Kind, "cyd's token expired while she was away: the recovery is refused, got %s", back)
+	require.Equal(t, MsgExpired, back.Message)
 }

@@ -328,7 +328,7 @@ func (c *Client) Connect(ctx context.Context) error {
 	// Disconnect, from another goroutine, ends this attempt too.
 	dctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(r.ctx, cancel)
-	conn, lost, err := c.dial(dctx, r, token)
+	conn, lost, err := c.dial(dctx, r, token, events.RecoveryPoint{})
 	stop()
 	cancel()
 	if err == nil {

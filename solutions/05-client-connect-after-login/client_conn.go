@@ -66,17 +66,20 @@ func (c *Client) backoff(n int) time.Duration {
 	return min(d, c.opts.MaxBackoff)
 }
 
-// dial makes one connection of r with token as the auth. The Client's
-// handlers are registered on it before it connects, as socket.io-client
-// has its listeners before its socket connects, so that an event the
-// server emits at once (its welcome, the history) is not lost; the
-// returned channel gets the reason the connection ends.
-func (c *Client) dial(ctx context.Context, r *run, token string) (*events.Client, <-chan string, error) {
+// dial makes one connection of r with token as the auth, asking for the
+// session at point when it is set (the last connection's, after it was
+// lost). The Client's handlers are registered on it before it connects,
+// as socket.io-client has its listeners before its socket connects, so
+// that an event the server emits at once (its welcome, the history, what
+// a recovered session missed) is not lost; the returned channel gets the
+// reason the connection ends.
+func (c *Client) dial(ctx context.Context, r *run, token string, point events.RecoveryPoint) (*events.Client, <-chan string, error) {
 	conn, err := events.NewClient(c.base.String(), events.ClientOptions{
 		Namespace: "/",
 		Auth:      map[string]string{"token": token},
 		Header:    c.opts.Header,
 		Dialer:    c.opts.Dialer,
+		Recover:   point,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -120,7 +123,7 @@ func (c *Client) setHandlersLocked(r *run, conn *events.Client) {
 func (c *Client) keep(r *run, conn *events.Client, lost <-chan string) {
 	defer c.end(r)
 	for {
-		c.notify(r, Status{State: StateConnected})
+		c.notify(r, Status{State: StateConnected, Recovered: conn.Recovered()})
 		var reason string
 		select {
 		case reason = <-lost:
@@ -140,7 +143,7 @@ func (c *Client) keep(r *run, conn *events.Client, lost <-chan string) {
 			c.finish(r, Status{State: StateDisconnected, Reason: reason})
 			return
 		}
-		if conn, lost = c.reconnect(r, reason); conn == nil {
+		if conn, lost = c.reconnect(r, reason, conn.RecoveryPoint()); conn == nil {
 			return
 		}
 	}
@@ -148,8 +151,10 @@ func (c *Client) keep(r *run, conn *events.Client, lost <-chan string) {
 
 // reconnect dials again and again, with backoff, until it has a
 // connection, which it returns attached to r, or until it must stop (nil,
-// after reporting StateDisconnected).
-func (c *Client) reconnect(r *run, reason string) (*events.Client, <-chan string) {
+// after reporting StateDisconnected). Every attempt asks for the session
+// at point, the lost connection's: the server decides whether it can give
+// it back, and checks the token either way.
+func (c *Client) reconnect(r *run, reason string, point events.RecoveryPoint) (*events.Client, <-chan string) {
 	var lastErr error
 	for n := 0; ; n++ {
 		delay := c.wait(n)
@@ -170,7 +175,7 @@ func (c *Client) reconnect(r *run, reason string) (*events.Client, <-chan string
 			return nil, nil
 		}
 		ctx, cancel := context.WithTimeout(r.ctx, attemptTimeout)
-		conn, lost, err := c.dial(ctx, r, token)
+		conn, lost, err := c.dial(ctx, r, token, point)
 		cancel()
 		if err == nil {
 			if c.attach(r, conn) {

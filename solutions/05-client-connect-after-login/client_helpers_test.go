@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
@@ -63,8 +64,9 @@ type clServer struct {
 // clStartServer starts the Server with a fresh database file, the tests'
 // key (the same after a restart, so tokens stay valid), the given token
 // lifetime, bcrypt at its lowest cost, no login rate limit, and a
-// heartbeat of 200 ms + 200 ms. It is stopped when the test ends.
-func clStartServer(t *testing.T, ttl time.Duration) *clServer {
+// heartbeat of 200 ms + 200 ms; then each of tune may change that Config.
+// It is stopped when the test ends.
+func clStartServer(t *testing.T, ttl time.Duration, tune ...func(*Config)) *clServer {
 	t.Helper()
 	s := &clServer{t: t}
 	s.cfg = Config{
@@ -75,6 +77,9 @@ func clStartServer(t *testing.T, ttl time.Duration) *clServer {
 		TokenTTL:   ttl,
 		LoginLimit: -1,
 		BcryptCost: bcrypt.MinCost,
+	}
+	for _, f := range tune {
+		f(&s.cfg)
 	}
 	s.Handshakes, s.handler = ltCountHandshakes(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -239,6 +244,38 @@ func clSend(t *testing.T, c *Client, text string) {
 	require.Len(t, reply, 1, "the ack of send-message carries one argument")
 	r := ltDecodeResult(t, "the ack of send-message", reply[0])
 	require.True(t, r.Success, "send-message %q was refused: %s", text, r.Raw)
+}
+
+// clDroppable is a WebSocket Dialer whose connections a test can cut, as
+// a network that goes away would.
+type clDroppable struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (d *clDroppable) dialer() *websocket.Dialer {
+	return &websocket.Dialer{
+		HandshakeTimeout: ltTimeout,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				d.mu.Lock()
+				d.conns = append(d.conns, c)
+				d.mu.Unlock()
+			}
+			return c, err
+		},
+	}
+}
+
+// drop closes every connection dialled so far.
+func (d *clDroppable) drop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		_ = c.Close()
+	}
+	d.conns = nil
 }
 
 // clCtx is a context bounded by ltTimeout.

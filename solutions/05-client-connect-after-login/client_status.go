@@ -42,6 +42,12 @@ type Status struct {
 	Attempt int
 	// Delay is the wait before that attempt; StateReconnecting only.
 	Delay time.Duration
+	// Recovered is, for StateConnected after a reconnection, whether the
+	// server gave the old session back (connection state recovery, lesson
+	// 03's exercise 3.9): the same socket ID and rooms, and the events
+	// missed meanwhile, which reach the handlers first. A server that
+	// restarted, or a session kept too long, gives a fresh one instead.
+	Recovered bool
 }
 
 // String is a line for a log or a status bar.
@@ -50,6 +56,9 @@ func (s Status) String() string {
 	b.WriteString(string(s.State))
 	if s.State == StateReconnecting {
 		fmt.Fprintf(&b, " (attempt %d in %v)", s.Attempt, s.Delay)
+	}
+	if s.Recovered {
+		b.WriteString(" (session recovered)")
 	}
 	if s.Reason != "" {
 		fmt.Fprintf(&b, ": %s", s.Reason)

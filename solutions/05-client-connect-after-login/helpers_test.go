@@ -306,8 +306,9 @@ type ltRig struct {
 }
 
 // ltNewRig starts a rig whose tokens live ttl, with a Chat when chat is
-// true. Everything is closed when the test ends.
-func ltNewRig(t *testing.T, ttl time.Duration, chat bool) *ltRig {
+// true, and an event server with opts (at most one; the defaults when
+// none). Everything is closed when the test ends.
+func ltNewRig(t *testing.T, ttl time.Duration, chat bool, opts ...events.Options) *ltRig {
 	t.Helper()
 	db, err := sql.Open("sqlite", ":memory:")
 	require.NoError(t, err)
@@ -325,7 +326,7 @@ func ltNewRig(t *testing.T, ttl time.Duration, chat bool) *ltRig {
 	clock := &ltClock{}
 	tokens.Now = clock.Now
 
-	io := events.NewServer(events.Options{})
+	io := events.NewServer(append(opts, events.Options{})[0])
 	io.Use(Authenticate(tokens))
 	r := &ltRig{DB: db, Users: users, Tokens: tokens, Clock: clock, IO: io, users: map[string]User{}}
 	app := server.NewApp(ltLogger())

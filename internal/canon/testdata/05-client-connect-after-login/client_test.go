@@ -12,6 +12,7 @@ package login
 // logs out.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -194,6 +195,62 @@ func TestClientReconnectsAfterServerRestart(t *testing.T) {
 	clSend(t, c, "after the restart")
 	m := clAwaitMessage(t, messages, "after the restart")
 	require.Equal(t, clName, m.Message.Author, "the handler given to On before the restart gets the events after it, and the token still names the user")
+}
+
+// TestClientRecoversItsSession: with connection state recovery on (lesson
+// 03's exercise 3.9), the Client whose connection drops asks for its
+// session on every reconnection; it comes back with the same socket ID,
+// Status.Recovered, and the message saved while it was away, once.
+func TestClientRecoversItsSession(t *testing.T) {
+	exercise.Start(t, "5.6")
+	ltNoLeaks(t)
+	srv := clStartServer(t, time.Hour, func(cfg *Config) {
+		cfg.Events.Recovery = &events.RecoveryOptions{}
+	})
+	ltRegister(t, srv.URL, clName)
+	ltRegister(t, srv.URL, clOther)
+	var link clDroppable
+	const wait = 300 * time.Millisecond // before the first reconnection: time for bob to write
+	c := NewClient(srv.URL, ClientOptions{
+		Dialer: link.dialer(), MinBackoff: wait, MaxBackoff: wait,
+		Jitter: func(ceiling time.Duration) time.Duration { return ceiling },
+	})
+	t.Cleanup(func() { _ = c.Disconnect() })
+	statuses := clWatch(c)
+	messages := clMessages(t, c)
+	require.NoError(t, c.Login(clCtx(t), clName, ltPassword))
+	require.NoError(t, c.Connect(clCtx(t)))
+	require.False(t, clAwait(t, statuses, StateConnected).Recovered, "the first connection recovers nothing")
+	clSend(t, c, "before the drop")
+	clAwaitMessage(t, messages, "before the drop")
+
+	bob := NewClient(srv.URL, ClientOptions{})
+	t.Cleanup(func() { _ = bob.Disconnect() })
+	require.NoError(t, bob.Login(clCtx(t), clOther, ltPassword))
+	require.NoError(t, bob.Connect(clCtx(t)))
+
+	link.drop()
+	require.Equal(t, StateReconnecting, clNext(t, statuses).State)
+	clSend(t, bob, "while ana was away")
+	st := clAwait(t, statuses, StateConnected)
+	require.True(t, st.Recovered, "Status.Recovered after the reconnection: %s", st)
+	require.Contains(t, st.String(), "session recovered")
+	clAwaitMessage(t, messages, "while ana was away")
+	clSend(t, bob, "after")
+	require.Equal(t, "after", ltDecodeResult(t, "message-saved", clNextRaw(t, messages)).Message.Text,
+		"the missed message came once: the next one is the one sent after")
+}
+
+// clNextRaw is the next value of ch, within ltTimeout.
+func clNextRaw(t *testing.T, ch <-chan json.RawMessage) json.RawMessage {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(ltTimeout):
+		t.Fatalf("nothing within %v", ltTimeout)
+		return nil
+	}
 }
 
 // TestClientStopsWhenTokenExpiredWhileReconnecting: a token that expires

@@ -15,6 +15,10 @@
 //	-db      SQLite database file, created if missing (default chat.db)
 //	-origin  browser origins allowed besides the server's own, comma-separated
 //	         (default http://localhost:5173)
+//	-recovery  how long a dropped client's session is kept for it to come
+//	         back to (connection state recovery, lesson 03's exercise 3.9):
+//	         it keeps its socket ID and rooms and gets the messages saved
+//	         meanwhile (default 2m; 0 turns it off)
 //
 // SIGINT (Ctrl-C) or SIGTERM stops it gracefully: new messages are refused,
 // the ones being saved are saved and acknowledged, every socket is told the
@@ -35,6 +39,7 @@ import (
 	"syscall"
 	"time"
 
+	events "github.com/websocket-workbook/workbook/solutions/03-events"
 	server "github.com/websocket-workbook/workbook/solutions/04-express-style-server"
 )
 
@@ -62,6 +67,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := flags.String("addr", "localhost:8000", "address to listen on")
 	db := flags.String("db", "chat.db", "SQLite database file, created if missing")
 	origin := flags.String("origin", server.DefaultOrigin, "browser origins allowed besides the server's own, comma-separated")
+	recovery := flags.Duration("recovery", events.DefaultMaxDisconnectionDuration, "how long a dropped client's session is kept for it to recover (connection state recovery); 0 turns it off")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +80,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
 
-	srv, err := server.New(server.Config{DB: *db, Origins: origins, Logger: logger})
+	cfg := server.Config{DB: *db, Origins: origins, Logger: logger}
+	if *recovery > 0 {
+		cfg.Events.Recovery = &events.RecoveryOptions{MaxDisconnectionDuration: *recovery}
+	} else if *recovery < 0 {
+		return fmt.Errorf("-recovery %v: a duration of 0 or more", *recovery)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -83,6 +95,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
-	logger.Info("chat: serving", "url", server.PageURL(*addr, l.Addr()), "db", *db, "origins", origins)
+	logger.Info("chat: serving", "url", server.PageURL(*addr, l.Addr()), "db", *db, "origins", origins, "recovery", *recovery)
 	return srv.Run(ctx, l, shutdownTimeout)
 }

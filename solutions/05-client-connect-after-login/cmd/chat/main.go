@@ -18,6 +18,10 @@
 //	-origin  browser origins allowed besides the server's own, comma-separated
 //	         (default http://localhost:5173)
 //	-ttl     how long a login lasts (default 1h)
+//	-recovery  how long a dropped client's session is kept for it to come
+//	         back to (connection state recovery, lesson 03's exercise 3.9);
+//	         the token is checked again when it does (default 2m; 0 turns
+//	         it off)
 //
 // The tokens are signed with the key in the environment variable
 // CHAT_TOKEN_KEY: at least 32 random bytes, written in hex or base64, e.g.
@@ -47,6 +51,7 @@ import (
 	"syscall"
 	"time"
 
+	events "github.com/websocket-workbook/workbook/solutions/03-events"
 	server "github.com/websocket-workbook/workbook/solutions/04-express-style-server"
 	login "github.com/websocket-workbook/workbook/solutions/05-client-connect-after-login"
 )
@@ -79,6 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	db := flags.String("db", "chat.db", "SQLite database file, created if missing")
 	origin := flags.String("origin", server.DefaultOrigin, "browser origins allowed besides the server's own, comma-separated")
 	ttl := flags.Duration("ttl", login.DefaultTokenTTL, "how long a login lasts")
+	recovery := flags.Duration("recovery", events.DefaultMaxDisconnectionDuration, "how long a dropped client's session is kept for it to recover (connection state recovery); 0 turns it off")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +94,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	origins, err := server.ParseOrigins(*origin)
 	if err != nil {
 		return fmt.Errorf("-origin: %w", err)
+	}
+	if *recovery < 0 {
+		return fmt.Errorf("-recovery %v: a duration of 0 or more", *recovery)
 	}
 	if *ttl <= 0 {
 		return fmt.Errorf("-ttl %v: a login must last a positive time", *ttl)
@@ -105,7 +114,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			"(set it to 32 random bytes in hex, e.g. $(openssl rand -hex 32), to keep logins across restarts)")
 	}
 
-	srv, err := login.New(login.Config{DB: *db, Origins: origins, Logger: logger, Key: key, TokenTTL: *ttl})
+	cfg := login.Config{DB: *db, Origins: origins, Logger: logger, Key: key, TokenTTL: *ttl}
+	if *recovery > 0 {
+		cfg.Events.Recovery = &events.RecoveryOptions{MaxDisconnectionDuration: *recovery}
+	}
+	srv, err := login.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -114,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
-	logger.Info("chat: serving", "url", server.PageURL(*addr, l.Addr()), "db", *db, "origins", origins, "ttl", *ttl)
+	logger.Info("chat: serving", "url", server.PageURL(*addr, l.Addr()), "db", *db, "origins", origins, "ttl", *ttl, "recovery", *recovery)
 	return srv.Run(ctx, l, shutdownTimeout)
 }
 
