@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
@@ -244,38 +243,6 @@ func clSend(t *testing.T, c *Client, text string) {
 	require.Len(t, reply, 1, "the ack of send-message carries one argument")
 	r := ltDecodeResult(t, "the ack of send-message", reply[0])
 	require.True(t, r.Success, "send-message %q was refused: %s", text, r.Raw)
-}
-
-// clDroppable is a WebSocket Dialer whose connections a test can cut, as
-// a network that goes away would.
-type clDroppable struct {
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (d *clDroppable) dialer() *websocket.Dialer {
-	return &websocket.Dialer{
-		HandshakeTimeout: ltTimeout,
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if err == nil {
-				d.mu.Lock()
-				d.conns = append(d.conns, c)
-				d.mu.Unlock()
-			}
-			return c, err
-		},
-	}
-}
-
-// drop closes every connection dialled so far.
-func (d *clDroppable) drop() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, c := range d.conns {
-		_ = c.Close()
-	}
-	d.conns = nil
 }
 
 // clCtx is a context bounded by ltTimeout.

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/websocket-workbook/workbook/internal/exercise"
+	"github.com/websocket-workbook/workbook/internal/netcut"
 	"github.com/websocket-workbook/workbook/internal/nodepeer"
 	events "github.com/websocket-workbook/workbook/solutions/03-events"
 )
@@ -209,10 +210,10 @@ func TestClientRecoversItsSession(t *testing.T) {
 	})
 	ltRegister(t, srv.URL, clName)
 	ltRegister(t, srv.URL, clOther)
-	var link clDroppable
+	var link netcut.Link
 	const wait = 300 * time.Millisecond // before the first reconnection: time for bob to write
 	c := NewClient(srv.URL, ClientOptions{
-		Dialer: link.dialer(), MinBackoff: wait, MaxBackoff: wait,
+		Dialer: link.Dialer(ltTimeout), MinBackoff: wait, MaxBackoff: wait,
 		Jitter: func(ceiling time.Duration) time.Duration { return ceiling },
 	})
 	t.Cleanup(func() { _ = c.Disconnect() })
@@ -229,7 +230,7 @@ func TestClientRecoversItsSession(t *testing.T) {
 	require.NoError(t, bob.Login(clCtx(t), clOther, ltPassword))
 	require.NoError(t, bob.Connect(clCtx(t)))
 
-	link.drop()
+	link.Cut()
 	require.Equal(t, StateReconnecting, clNext(t, statuses).State)
 	clSend(t, bob, "while ana was away")
 	st := clAwait(t, statuses, StateConnected)

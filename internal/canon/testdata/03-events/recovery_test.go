@@ -19,10 +19,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +29,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/websocket-workbook/workbook/internal/exercise"
+	"github.com/websocket-workbook/workbook/internal/netcut"
 	"github.com/websocket-workbook/workbook/internal/nodepeer"
 )
 
@@ -503,45 +502,13 @@ func ttFirst(args []json.RawMessage) json.RawMessage {
 	return args[0]
 }
 
-// ttDroppable is a Dialer whose connections a test can cut, as a network
-// that goes away would.
-type ttDroppable struct {
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (d *ttDroppable) dialer() *websocket.Dialer {
-	return &websocket.Dialer{
-		HandshakeTimeout: ttTimeout,
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if err == nil {
-				d.mu.Lock()
-				d.conns = append(d.conns, c)
-				d.mu.Unlock()
-			}
-			return c, err
-		},
-	}
-}
-
-// drop closes every connection dialled so far.
-func (d *ttDroppable) drop() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, c := range d.conns {
-		_ = c.Close()
-	}
-	d.conns = nil
-}
-
 func TestRecoveryWithTheGoClient(t *testing.T) {
 	exercise.Start(t, "3.9")
 	ttNoLeaks(t)
 	srv := startTTRecovery(t, RecoveryOptions{})
-	var link ttDroppable
+	var link netcut.Link
 	news := make(chan ttGot, 16)
-	c, err := NewClient(srv.url(), ClientOptions{Dialer: link.dialer(), Auth: map[string]string{"token": "t"}})
+	c, err := NewClient(srv.url(), ClientOptions{Dialer: link.Dialer(ttTimeout), Auth: map[string]string{"token": "t"}})
 	require.NoError(t, err)
 	c.On("news", ttClientRecorder(news))
 	lost := make(chan string, 1)
@@ -558,7 +525,7 @@ func TestRecoveryWithTheGoClient(t *testing.T) {
 	point := c.RecoveryPoint()
 	assert.NotEmpty(t, point.Offset, "RecoveryPoint().Offset is the last event's offset")
 
-	link.drop()
+	link.Cut()
 	assert.Equal(t, ReasonTransportClose, ttWait(t, lost, "the client's disconnect"))
 	srv.reasonFor(t, c.ID(), "the dropped Go client")
 	require.NoError(t, srv.Emit("news", "while away"))
