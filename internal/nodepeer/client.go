@@ -128,8 +128,9 @@ func (c *SIOClient) AnswerAcks(event string, reply ...any) {
 
 // DropTransport calls socket.io.engine.close(): the Engine.IO connection
 // closes as if the network had dropped it. The socket is not told to
-// disconnect; it reports a disconnect with reason "transport close", and
-// its Manager reconnects unless the client was started with reconnection
+// disconnect; it reports a disconnect with reason "forced close" (the
+// server sees the WebSocket close: "transport close"), and its Manager
+// reconnects unless the client was started with reconnection
 // false. A server with connection state recovery then gives the socket its
 // session back (Report.Recovered on the next connect).
 func (c *SIOClient) DropTransport() {
