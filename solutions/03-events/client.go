@@ -323,8 +323,7 @@ func (c *Client) readLoop(h *handshaken) {
 	asm := h.asm
 	var reason string
 	for _, p := range h.early {
-		c.noteOffset(p)
-		if err := c.dispatch(p); err != nil {
+		if err := c.dispatchEvent(p); err != nil {
 			reason = c.w.readFailed(err)
 			c.w.finish()
 			c.end(reason, nil)
@@ -367,8 +366,7 @@ func (c *Client) handleFrame(asm *assembler, frame []byte, binary bool) error {
 		}
 		switch p.Type {
 		case PacketEvent, PacketBinaryEvent:
-			c.noteOffset(p)
-			return c.dispatch(p)
+			return c.dispatchEvent(p)
 		case PacketAck, PacketBinaryAck:
 			c.handleAck(p)
 		case PacketDisconnect:
@@ -379,33 +377,27 @@ func (c *Client) handleFrame(asm *assembler, frame []byte, binary bool) error {
 	return nil
 }
 
-// noteOffset keeps the last argument of an event as the offset, when the
-// server offers recovery and the argument is a string: socket.io-client's
-// rule. An event with an ack id is not logged by the server, so its
-// arguments are left alone.
-func (c *Client) noteOffset(p *Packet) {
-	if p.ID >= 0 {
-		return
+// dispatchEvent is dispatch, keeping the event's offset on the way: the
+// last argument, when the server offers recovery and the argument is a
+// string (socket.io-client's rule). An event with an ack id is not logged
+// by the server, so its arguments are left alone.
+func (c *Client) dispatchEvent(p *Packet) error {
+	ev, err := c.event(p)
+	if err != nil {
+		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.point.PID == "" {
-		return
+	if n := len(ev.Args); n > 0 && ev.ackID < 0 && jsonKind(ev.Args[n-1]) == '"' {
+		var offset string
+		if json.Unmarshal(ev.Args[n-1], &offset) == nil {
+			c.mu.Lock()
+			if c.point.PID != "" {
+				c.point.Offset = offset
+			}
+			c.mu.Unlock()
+		}
 	}
-	if last, ok := lastStringArg(p.Data); ok {
-		c.point.Offset = last
-	}
-}
-
-// lastStringArg returns the last element of the JSON array data, if it is
-// a string (and not the event name alone).
-func lastStringArg(data json.RawMessage) (string, bool) {
-	var args []json.RawMessage
-	if json.Unmarshal(data, &args) != nil || len(args) < 2 || jsonKind(args[len(args)-1]) != '"' {
-		return "", false
-	}
-	var s string
-	return s, json.Unmarshal(args[len(args)-1], &s) == nil
+	c.post(func() { c.handle(ev) })
+	return nil
 }
 
 // withRecovery adds pid and offset to auth (a JSON object, or nil), as

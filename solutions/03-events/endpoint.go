@@ -170,16 +170,24 @@ func (e *endpoint) handleAck(p *Packet) {
 // is full. A reserved event name from the peer is a malformed packet
 // (socket.io-parser refuses it too).
 func (e *endpoint) dispatch(p *Packet) error {
-	name, args, err := DecodeArgs(p.Data)
+	ev, err := e.event(p)
 	if err != nil {
 		return err
 	}
-	if reserved[name] {
-		return badPacket("reserved event name %q", name)
-	}
-	ev := &Event{Name: name, Args: args, Socket: e.self, attachments: p.Attachments, ackID: p.ID, ep: e}
 	e.post(func() { e.handle(ev) })
 	return nil
+}
+
+// event decodes an EVENT for the handlers.
+func (e *endpoint) event(p *Packet) (*Event, error) {
+	name, args, err := DecodeArgs(p.Data)
+	if err != nil {
+		return nil, err
+	}
+	if reserved[name] {
+		return nil, badPacket("reserved event name %q", name)
+	}
+	return &Event{Name: name, Args: args, Socket: e.self, attachments: p.Attachments, ackID: p.ID, ep: e}, nil
 }
 
 // post queues fn for the handler goroutine, starting it if it is not
