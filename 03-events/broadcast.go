@@ -14,6 +14,7 @@ type Broadcast struct {
 	ns     *Namespace
 	rooms  []string
 	except []string
+	local  bool // not given to the namespace's Adapter
 }
 
 // To adds rooms: the recipients are the union of all To rooms.
@@ -30,7 +31,8 @@ func (b *Broadcast) Except(rooms ...string) *Broadcast {
 
 // Emit encodes the event once and queues it to each recipient. It never
 // blocks on a slow one: a recipient whose queue is full is disconnected with
-// ReasonSendQueueFull, as with Socket.Emit.
+// ReasonSendQueueFull, as with Socket.Emit. With an Adapter, the encoded
+// event then goes to the other servers too, unless the broadcast is Local.
 func (b *Broadcast) Emit(event string, args ...any) error {
 	return exercise.TODO("3.5")
 }

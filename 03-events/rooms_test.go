@@ -1,8 +1,10 @@
 package events
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,7 +34,12 @@ type ttRoomWorld struct {
 
 func newTTRoomWorld(t *testing.T, names ...string) *ttRoomWorld {
 	t.Helper()
-	w := &ttRoomWorld{t: t, srv: startTTServer(t, Options{}, nil), names: names,
+	return newTTRoomWorldWith(t, Options{}, names...)
+}
+
+func newTTRoomWorldWith(t *testing.T, opts Options, names ...string) *ttRoomWorld {
+	t.Helper()
+	w := &ttRoomWorld{t: t, srv: startTTServer(t, opts, nil), names: names,
 		clients: map[string]*ttRawClient{}, sockets: map[string]*Socket{}}
 	for _, n := range names {
 		c := dialTTRaw(t, w.srv, n, nil)
@@ -206,4 +213,139 @@ func TestALeftSocketIsInNoRoom(t *testing.T) {
 		t.Fatalf("ann's connection got %q after ann's socket had disconnected: a socket that ends must leave all its rooms, and To(red) reach only the sockets still in it", ttShort(p.Raw))
 	}
 	require.Equal(t, 0, p.Type, "expected CONNECT `40{\"sid\":...}` to answer ann's second CONNECT, got %q", ttShort(p.Raw))
+}
+
+// A ttAdapter is an Adapter that only records what its namespace gives it,
+// as a cluster's adapter would receive it before publishing.
+type ttAdapter struct {
+	mu     sync.Mutex
+	got    []BroadcastMessage
+	closed int
+}
+
+func (a *ttAdapter) Broadcast(m BroadcastMessage) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.got = append(a.got, m)
+}
+
+func (a *ttAdapter) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closed++
+	return nil
+}
+
+// taken returns what the adapter was given since the last call.
+func (a *ttAdapter) taken() []BroadcastMessage {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	got := a.got
+	a.got = nil
+	return got
+}
+
+func TestAdapterCarriesEveryBroadcastButLocalOnes(t *testing.T) {
+	exercise.Start(t, "3.5")
+	ttNoLeaks(t)
+	var mu sync.Mutex
+	adapters := map[string]*ttAdapter{}
+	opts := Options{Adapter: func(ns *Namespace) Adapter {
+		mu.Lock()
+		defer mu.Unlock()
+		a := &ttAdapter{}
+		adapters[ns.Name()] = a
+		return a
+	}}
+	w := newTTRoomWorldWith(t, opts, "ann", "bob", "cat")
+	mu.Lock()
+	root := adapters["/"]
+	mu.Unlock()
+	require.NotNil(t, root, "NewServer must call Options.Adapter for the namespace \"/\"")
+	w.sockets["ann"].Join("red")
+	w.sockets["bob"].Join("red")
+	ids := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, w.sockets[n].ID())
+		}
+		slices.Sort(out)
+		return out
+	}
+	data := func(m BroadcastMessage) string { return string(m.Packet.Data) }
+
+	// A broadcast reaches the local sockets, then goes to the adapter once,
+	// with its rooms and excepts.
+	got := w.deliveries(func() error { return w.srv.To("red").Except("blue").Emit("news", 1) })
+	w.expect("To(red).Except(blue)", got, "news:1", "ann", "bob")
+	sent := root.taken()
+	require.Len(t, sent, 1, "the adapter must get each broadcast once")
+	assert.Equal(t, PacketEvent, sent[0].Packet.Type)
+	assert.Equal(t, "/", sent[0].Packet.Namespace)
+	assert.JSONEq(t, `["news",1]`, data(sent[0]))
+	assert.Equal(t, []string{"red"}, sent[0].Rooms)
+	assert.Equal(t, []string{"blue"}, sent[0].Except)
+
+	// The sender of a Socket.Broadcast travels as an Except room: its ID.
+	got = w.deliveries(func() error { return w.sockets["ann"].Broadcast().Emit("hello", "x") })
+	w.expect("ann.Broadcast()", got, `hello:"x"`, "bob", "cat")
+	sent = root.taken()
+	require.Len(t, sent, 1)
+	assert.Empty(t, sent[0].Rooms)
+	assert.Equal(t, []string{w.sockets["ann"].ID()}, sent[0].Except,
+		"the other servers must learn to leave out the sender, by the room of its ID")
+
+	// A Local broadcast stays here.
+	got = w.deliveries(func() error { return w.srv.To("red").Local().Emit("here", "only") })
+	w.expect("To(red).Local()", got, `here:"only"`, "ann", "bob")
+	assert.Empty(t, root.taken(), "a Local broadcast must not reach the adapter")
+
+	// What another server sent is delivered here with its rooms and
+	// excepts, and not handed back to the adapter (it would go round the
+	// cluster for ever).
+	got = w.deliveries(func() error {
+		w.srv.Of("/").Deliver(BroadcastMessage{
+			Packet: Packet{Type: PacketEvent, Namespace: "/", ID: -1, Data: json.RawMessage(`["remote","y"]`)},
+			Rooms:  []string{"red"}, Except: []string{w.sockets["bob"].ID()},
+		})
+		return nil
+	})
+	w.expect("Deliver to red except bob", got, `remote:"y"`, "ann")
+	assert.Empty(t, root.taken(), "a delivered broadcast must not go back to the adapter")
+	got = w.deliveries(func() error {
+		w.srv.Of("/").Deliver(BroadcastMessage{Packet: Packet{Type: PacketEvent, Namespace: "/admin", ID: -1, Data: json.RawMessage(`["elsewhere"]`)}})
+		return nil
+	})
+	assert.Empty(t, got, "a packet of another namespace must not be delivered in this one")
+
+	// Sockets and Rooms say who is here, which is what other servers ask.
+	var here []string
+	for _, s := range w.srv.To("red").Except("blue").Sockets() {
+		here = append(here, s.ID())
+	}
+	slices.Sort(here)
+	assert.Equal(t, ids("ann", "bob"), here, "To(red).Sockets()")
+	var rest []string
+	for _, s := range w.sockets["ann"].Broadcast().Sockets() {
+		rest = append(rest, s.ID())
+	}
+	slices.Sort(rest)
+	assert.Equal(t, ids("bob", "cat"), rest, "ann.Broadcast().Sockets()")
+	wantRooms := append(ids("ann", "bob", "cat"), "red")
+	slices.Sort(wantRooms)
+	assert.Equal(t, wantRooms, w.srv.Of("/").Rooms())
+
+	// A namespace made later gets its own adapter; Close closes each once.
+	w.srv.Of("/admin")
+	mu.Lock()
+	admin := adapters["/admin"]
+	mu.Unlock()
+	require.NotNil(t, admin, "Of must call Options.Adapter for a new namespace")
+	require.NoError(t, w.srv.Close())
+	require.NoError(t, w.srv.Close())
+	for name, a := range map[string]*ttAdapter{"/": root, "/admin": admin} {
+		a.mu.Lock()
+		assert.Equal(t, 1, a.closed, "the adapter of %s must be closed once, by Server.Close", name)
+		a.mu.Unlock()
+	}
 }

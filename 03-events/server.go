@@ -32,6 +32,14 @@ type Options struct {
 	// what it missed. nil, the default, leaves it off, as socket.io does.
 	// See RecoveryOptions.
 	Recovery *RecoveryOptions
+
+	// Adapter, when set, is called once for each namespace as it is
+	// created ("/" by NewServer, others by Of), and the Adapter it returns
+	// carries that namespace's broadcasts to the other servers of a
+	// cluster. nil, the default, serves this process's clients alone.
+	// It runs under the Server's lock: it must not call the Server back.
+	// See Adapter.
+	Adapter func(ns *Namespace) Adapter
 }
 
 // Defaults of Options, the values socket.io uses.

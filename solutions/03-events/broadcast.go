@@ -16,6 +16,7 @@ type Broadcast struct {
 	rooms  []string
 	except []string
 	skip   *Socket // the sender, for Socket.Broadcast and Socket.To
+	local  bool    // not given to the namespace's Adapter
 }
 
 func (b *Broadcast) clone() *Broadcast {
@@ -43,15 +44,24 @@ func (b *Broadcast) Except(rooms ...string) *Broadcast {
 // blocks on a slow one: a recipient whose queue is full is disconnected with
 // ReasonSendQueueFull, as with Socket.Emit. The error is about the event
 // (a reserved name, arguments that do not encode), never about a recipient.
+// With an Adapter, the encoded event then goes to the other servers too,
+// unless the broadcast is Local.
 func (b *Broadcast) Emit(event string, args ...any) error {
 	ep := endpoint{nsp: b.ns.name}
 	p, err := ep.eventPacket(event, -1, args)
 	if err != nil {
 		return err
 	}
+	b.send(p)
+	b.forward(p)
+	return nil
+}
+
+// send queues p to this server's recipients of b.
+func (b *Broadcast) send(p Packet) {
 	if b.ns.server.rec != nil {
 		b.ns.emitLogged(b, p)
-		return nil
+		return
 	}
 	it := messageItem(p)
 	to := b.ns.recipients(b)
@@ -59,7 +69,6 @@ func (b *Broadcast) Emit(event string, args ...any) error {
 	for _, s := range to {
 		_ = s.w.send(it)
 	}
-	return nil
 }
 
 // Join puts the socket in rooms. Rooms exist while they have members. Join

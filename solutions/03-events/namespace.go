@@ -17,8 +17,9 @@ import (
 // own connection handlers, middleware, sockets and rooms; one Engine.IO
 // session can hold one socket in each of several namespaces.
 type Namespace struct {
-	server *Server
-	name   string
+	server  *Server
+	name    string
+	adapter Adapter // nil: this server alone
 
 	mu          sync.Mutex
 	onConnect   []func(*Socket)

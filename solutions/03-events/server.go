@@ -32,6 +32,14 @@ type Options struct {
 	// what it missed. nil, the default, leaves it off, as socket.io does.
 	// See RecoveryOptions.
 	Recovery *RecoveryOptions
+
+	// Adapter, when set, is called once for each namespace as it is
+	// created ("/" by NewServer, others by Of), and the Adapter it returns
+	// carries that namespace's broadcasts to the other servers of a
+	// cluster. nil, the default, serves this process's clients alone.
+	// It runs under the Server's lock: it must not call the Server back.
+	// See Adapter.
+	Adapter func(ns *Namespace) Adapter
 }
 
 // Defaults of Options, the values socket.io uses.
@@ -89,7 +97,7 @@ func NewServer(opts Options) *Server {
 		o := s.rec.opts // the defaults filled in, for Options
 		s.opts.Recovery = &o
 	}
-	s.root = newNamespace(s, "/")
+	s.root = s.newNamespace("/")
 	s.namespaces["/"] = s.root
 	return s
 }
@@ -233,7 +241,7 @@ func (s *Server) Of(name string) *Namespace {
 	defer s.mu.Unlock()
 	n := s.namespaces[name]
 	if n == nil {
-		n = newNamespace(s, name)
+		n = s.newNamespace(name)
 		s.namespaces[name] = n
 	}
 	return n
@@ -269,6 +277,7 @@ func (s *Server) To(rooms ...string) *Broadcast { return s.Of("/").To(rooms...) 
 // Do not call Close from a handler: it waits for the handlers to return.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	again := s.closed
 	s.closed = true
 	sessions := make([]*session, 0, len(s.sessions))
 	for sess := range s.sessions {
@@ -298,7 +307,31 @@ wait:
 	if s.rec != nil {
 		s.rec.close()
 	}
-	return nil
+	if again {
+		return nil
+	}
+	s.mu.Lock()
+	var adapters []Adapter
+	for _, n := range s.namespaces {
+		if n.adapter != nil {
+			adapters = append(adapters, n.adapter)
+		}
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, a := range adapters {
+		errs = append(errs, a.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// newNamespace makes a namespace and, with Options.Adapter, its adapter.
+func (s *Server) newNamespace(name string) *Namespace {
+	n := newNamespace(s, name)
+	if s.opts.Adapter != nil {
+		n.adapter = s.opts.Adapter(n)
+	}
+	return n
 }
 
 // closeFlush bounds how long Close lets the sessions write what they had
