@@ -21,6 +21,11 @@
 //	c.Emit("message", "hello")
 //	r := c.WaitFor("event", "message", 5*time.Second)
 //
+// StartRedisNode starts the third peer: Node's socket.io server with
+// @socket.io/redis-adapter on the npm redis client, the Node half of lesson
+// 06's mixed cluster. Its commands (fetchSockets, socketsJoin,
+// serverSideEmitWithAck, ...) and reports are listed in js/sioredis.js.
+//
 // Binary values cross the pipes as {"$binary": "<base64>"}: a []byte given
 // to Emit becomes a Buffer in Node, and a Buffer or ArrayBuffer the socket
 // receives arrives in Report.Args in that form, which Binary decodes.

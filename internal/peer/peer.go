@@ -122,6 +122,13 @@ func Chromium(t TB) string {
 		"chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 }
 
+// RedisServer returns the path of Redis's redis-server binary (lesson 06's
+// cluster runs on a real Redis), or skips or fails the test as Missing does.
+func RedisServer(t TB) string {
+	t.Helper()
+	return find(t, "redis-server", "install it (Debian/Ubuntu: `apt-get install -y redis-server`)", "redis-server")
+}
+
 // find returns the first of names that resolves to an executable.
 func find(t TB, what, install string, names ...string) string {
 	t.Helper()
