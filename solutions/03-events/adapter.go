@@ -75,6 +75,15 @@ func (n *Namespace) Rooms() []string {
 	return out
 }
 
+// HasRoom reports whether room has members on this server: an adapter
+// asks it before it decodes a broadcast for one room, which a server with
+// nobody in that room can drop unread.
+func (n *Namespace) HasRoom(room string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.rooms[room]) > 0
+}
+
 // forward gives a broadcast that was just queued locally to the namespace's
 // Adapter, unless there is none or the broadcast is Local. The sender of a
 // Socket.Broadcast travels as an Except room, its own ID, so that the

@@ -334,6 +334,9 @@ func TestAdapterCarriesEveryBroadcastButLocalOnes(t *testing.T) {
 	wantRooms := append(ids("ann", "bob", "cat"), "red")
 	slices.Sort(wantRooms)
 	assert.Equal(t, wantRooms, w.srv.Of("/").Rooms())
+	assert.True(t, w.srv.Of("/").HasRoom("red"))
+	assert.True(t, w.srv.Of("/").HasRoom(w.sockets["cat"].ID()), "every socket is in the room of its ID")
+	assert.False(t, w.srv.Of("/").HasRoom("blue"), "a room nobody is in")
 
 	// A namespace made later gets its own adapter; Close closes each once.
 	w.srv.Of("/admin")
