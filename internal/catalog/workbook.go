@@ -78,4 +78,15 @@ var Workbook = Book{
 			{ID: "5.6", Title: "A client that connects after login", Points: 30},
 		},
 	},
+	{
+		Number: 6,
+		Dir:    "06-scaling-out",
+		Title:  "Scaling out",
+		Exercises: []Exercise{
+			{ID: "6.1", Title: "The adapter's wire format", Points: 15},
+			{ID: "6.2", Title: "Broadcasting through Redis", Points: 20},
+			{ID: "6.3", Title: "Requests between servers", Points: 20},
+			{ID: "6.4", Title: "When Redis goes away", Points: 15},
+		},
+	},
 }

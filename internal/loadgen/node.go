@@ -68,11 +68,23 @@ type NodeServer struct {
 // StartNodeServer returns nil, nil. Close the server when done.
 func StartNodeServer(t peer.TB) (*NodeServer, error) {
 	t.Helper()
+	return StartClusterNode(t, "")
+}
+
+// StartClusterNode is StartNodeServer for one node of a cluster on the
+// Redis at redisURL ("redis://127.0.0.1:PORT"), with @socket.io/redis-adapter
+// (which, and the npm redis, must be installed too); "" is StartNodeServer.
+func StartClusterNode(t peer.TB, redisURL string) (*NodeServer, error) {
+	t.Helper()
 	root, err := peer.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
-	node := peer.NodePackagesIn(t, root, "socket.io")
+	pkgs := []string{"socket.io"}
+	if redisURL != "" {
+		pkgs = append(pkgs, "@socket.io/redis-adapter", "redis")
+	}
+	node := peer.NodePackagesIn(t, root, pkgs...)
 	if node == "" {
 		return nil, nil
 	}
@@ -89,7 +101,11 @@ func StartNodeServer(t peer.TB) (*NodeServer, error) {
 	if old := os.Getenv("NODE_PATH"); old != "" {
 		modules += string(filepath.ListSeparator) + old
 	}
-	cmd := exec.Command(node, "--expose-gc", script)
+	args := []string{"--expose-gc", script}
+	if redisURL != "" {
+		args = append(args, redisURL)
+	}
+	cmd := exec.Command(node, args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "LOADGEN_ROOT="+root, "NODE_PATH="+modules)
 	cmd.WaitDelay = time.Second

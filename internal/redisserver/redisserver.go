@@ -149,8 +149,8 @@ func ping(addr string) error {
 // Addr is "127.0.0.1:PORT".
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// URL is "redis://127.0.0.1:PORT", what go-redis's ParseURL, node-redis's
-// createClient and the chat's -redis flag take.
+// URL is "redis://127.0.0.1:PORT", what go-redis's ParseURL and
+// node-redis's createClient take.
 func (s *Server) URL() string { return "redis://" + s.Addr() }
 
 // Stop kills the process and waits for it: Redis is gone, as if it

@@ -2,7 +2,11 @@
 // bcastserver.js: Node's socket.io server (npm socket.io 4.8.4) as the
 // baseline of the broadcast benchmarks of lesson 03.
 //
-//   node --expose-gc bcastserver.js
+//   node --expose-gc bcastserver.js [REDIS_URL]
+//
+// With REDIS_URL ("redis://127.0.0.1:PORT") the server is one node of a
+// cluster, through @socket.io/redis-adapter on the npm redis client (lesson
+// 06's benchmarks): its io.emit reaches the clients of every node.
 //
 // It listens on 127.0.0.1 on a free port and reports it as the first line on
 // stdout: {"kind":"listening","port":N}. Clients connect to the main
@@ -70,6 +74,19 @@ const httpServer = http.createServer();
 // WebSocket directly, so no HTTP long-polling is offered or kept.
 const io = new Server(httpServer, { serveClient: false, transports: ['websocket'] });
 
+// In a cluster: the adapter's two Redis connections, made before the
+// server listens.
+async function joinCluster(url) {
+  const { createAdapter } = requireFromRoot('@socket.io/redis-adapter');
+  const { createClient } = requireFromRoot('redis');
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  pub.on('error', () => {});
+  sub.on('error', () => {});
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub));
+}
+
 // pending is how many packets or bytes are still to be written, over all
 // connections: engine.io's write buffer plus what the ws socket buffers.
 function pending() {
@@ -131,6 +148,11 @@ rl.on('close', () => {
   setTimeout(() => process.exit(0), 2000).unref();
 });
 
-httpServer.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, () => {
-  report({ kind: 'listening', port: httpServer.address().port });
+(process.argv[2] ? joinCluster(process.argv[2]) : Promise.resolve()).then(() => {
+  httpServer.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, () => {
+    report({ kind: 'listening', port: httpServer.address().port });
+  });
+}, (err) => {
+  report({ kind: 'error', message: `joining the cluster: ${err.stack || err}` });
+  process.exit(1);
 });
