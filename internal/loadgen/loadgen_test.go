@@ -61,3 +61,25 @@ func TestConfigRefusesOtherAddresses(t *testing.T) {
 		}
 	}
 }
+
+func TestLatencyBucketsAreOrderedAndTight(t *testing.T) {
+	prev := -1
+	for _, us := range []uint64{0, 1, 31, 32, 33, 63, 64, 65, 100, 1000, 12345, 1 << 20, 1 << 40} {
+		b := bucketOf(us)
+		if b < prev {
+			t.Fatalf("bucketOf(%d) = %d, below the bucket of a smaller latency (%d)", us, b, prev)
+		}
+		prev = b
+		if up := upperOf(b); up < us || float64(up) > float64(us)*1.04+1 {
+			t.Fatalf("latency %d µs is in a bucket that ends at %d: more than 4 %% wide", us, up)
+		}
+	}
+	var h latencyBuckets
+	for us := uint64(1); us <= 1000; us++ {
+		h.add(us)
+	}
+	q, n := h.quantiles(0.5, 0.99)
+	if n != 1000 || q[0] < 500 || q[0] > 520 || q[1] < 990 || q[1] > 1023 {
+		t.Fatalf("quantiles of 1..1000 µs: p50 %d, p99 %d, n %d", q[0], q[1], n)
+	}
+}

@@ -34,11 +34,19 @@ func init() {
 //	child → parent, first: {"kind":"connected","clients":N,"ms":M} or {"kind":"error","message":"..."}
 //	parent → child: {"cmd":"wait","total":T,"timeoutMs":M} → {"kind":"reached","total":T} or {"kind":"error",...}
 //	parent → child: {"cmd":"counts"} → {"kind":"counts","min":A,"max":B,"total":T}
+//	parent → child: {"cmd":"send","rate":R,"senders":K,"ms":D,"drainMs":M,"per":P,"payload":B} → {"kind":"sent","send":{...}}
+//	parent → child: {"cmd":"slow","rate":R} → {"kind":"slow"}
 //	parent closes stdin → the child closes every client and exits 0
 type command struct {
-	Cmd       string `json:"cmd"`
-	Total     int64  `json:"total,omitempty"`
-	TimeoutMs int64  `json:"timeoutMs,omitempty"`
+	Cmd       string  `json:"cmd"`
+	Total     int64   `json:"total,omitempty"`
+	TimeoutMs int64   `json:"timeoutMs,omitempty"`
+	Rate      float64 `json:"rate,omitempty"`
+	Senders   int     `json:"senders,omitempty"`
+	Ms        int64   `json:"ms,omitempty"`
+	DrainMs   int64   `json:"drainMs,omitempty"`
+	Per       int64   `json:"per,omitempty"`
+	Payload   int     `json:"payload,omitempty"`
 }
 
 type reply struct {
@@ -50,6 +58,8 @@ type reply struct {
 	Min     int64  `json:"min"`
 	Max     int64  `json:"max"`
 	CPUNs   int64  `json:"cpuNs,omitempty"`
+
+	Send *SendResult `json:"send,omitempty"`
 }
 
 // child runs the swarm of the JSON config cfg until in closes.
@@ -90,6 +100,17 @@ func child(cfg string, in io.Reader, out io.Writer) int {
 				continue
 			}
 			_ = enc.Encode(reply{Kind: "reached", Total: cmd.Total})
+		case "send":
+			r, err := s.Send(context.Background(), cmd.Rate, cmd.Senders, time.Duration(cmd.Ms)*time.Millisecond,
+				time.Duration(cmd.DrainMs)*time.Millisecond, cmd.Per, cmd.Payload)
+			if err != nil {
+				_ = enc.Encode(reply{Kind: "error", Message: err.Error()})
+				continue
+			}
+			_ = enc.Encode(reply{Kind: "sent", Send: &r})
+		case "slow":
+			s.SetSlowRate(cmd.Rate)
+			_ = enc.Encode(reply{Kind: "slow"})
 		case "counts":
 			lo, hi := s.Counts()
 			_ = enc.Encode(reply{Kind: "counts", Min: lo, Max: hi, Total: s.Total(), CPUNs: int64(ProcessCPU())})
@@ -285,4 +306,35 @@ func (p *Process) Close() error {
 		}
 	})
 	return p.waitErr
+}
+
+// Send runs one step of the chat workload in the child (Swarm.Send) and
+// returns what it measured.
+func (p *Process) Send(rate float64, senders int, d, drain time.Duration, perMessage int64, payload int) (SendResult, error) {
+	if err := p.send(command{Cmd: "send", Rate: rate, Senders: senders, Ms: d.Milliseconds(), DrainMs: drain.Milliseconds(), Per: perMessage, Payload: payload}); err != nil {
+		return SendResult{}, err
+	}
+	r, err := p.next(d + drain + 30*time.Second)
+	if err != nil {
+		return SendResult{}, err
+	}
+	if r.Kind != "sent" || r.Send == nil {
+		return SendResult{}, fmt.Errorf("loadgen: send: %s %s", r.Kind, r.Message)
+	}
+	out := *r.Send
+	us := time.Microsecond
+	out.P50, out.P99, out.P999, out.Max = time.Duration(out.P50us)*us, time.Duration(out.P99us)*us, time.Duration(out.P999us)*us, time.Duration(out.MaxUs)*us
+	return out, nil
+}
+
+// SetSlowRate sets the child's slow client's reading rate (Swarm.SetSlowRate).
+func (p *Process) SetSlowRate(rate float64) error {
+	if err := p.send(command{Cmd: "slow", Rate: rate}); err != nil {
+		return err
+	}
+	r, err := p.next(10 * time.Second)
+	if err == nil && r.Kind != "slow" {
+		err = fmt.Errorf("loadgen: slow: %s %s", r.Kind, r.Message)
+	}
+	return err
 }

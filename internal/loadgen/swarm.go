@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,9 +30,21 @@ type Config struct {
 	Dialers int `json:"dialers,omitempty"`
 	// Timeout bounds connecting the whole swarm; default 2 minutes.
 	Timeout time.Duration `json:"timeout,omitempty"`
+
+	// Rooms, when set, makes the swarm a chat (see Send): client i joins
+	// the room "r<i mod Rooms>", acknowledged, before it counts as
+	// connected, and Event is "msg".
+	Rooms int `json:"rooms,omitempty"`
+	// Slow makes the swarm's last client the slow one: SetSlowRate bounds
+	// how fast it reads, and its deliveries are counted apart. The server
+	// may cut it off; that is reported, not a failure.
+	Slow bool `json:"slow,omitempty"`
 }
 
 func (c *Config) defaults() error {
+	if c.Rooms > 0 {
+		c.Event = "msg"
+	}
 	if c.Event == "" {
 		c.Event = "tick"
 	}
@@ -73,6 +86,13 @@ type Swarm struct {
 	failErr  error         // set before failed is closed
 
 	closing atomic.Bool
+
+	// The chat workload's (chat.go).
+	epoch     time.Time // the swarm's clock: senders and receivers read it
+	lat       latencyBuckets
+	slowTotal atomic.Int64
+	slowGap   atomic.Int64 // ns the slow client waits after each message
+	slowLost  atomic.Bool
 }
 
 // Connect connects cfg.Clients clients and returns once every one of them
@@ -91,6 +111,7 @@ func Connect(ctx context.Context, cfg Config) (*Swarm, error) {
 		reached: make(chan struct{}, 1),
 		failed:  make(chan struct{}),
 		clients: make([]*client, 0, cfg.Clients),
+		epoch:   time.Now(),
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -122,6 +143,10 @@ func Connect(ctx context.Context, cfg Config) (*Swarm, error) {
 			return nil, fmt.Errorf("loadgen: dialing client %d of %d: %w", i+1, cfg.Clients, err)
 		}
 		c := &client{s: s, conn: conn, key: uint32(i)*2654435761 + 1}
+		if cfg.Rooms > 0 {
+			c.room = []byte("r" + strconv.Itoa(i%cfg.Rooms))
+			c.slow = cfg.Slow && i == cfg.Clients-1
+		}
 		s.clients = append(s.clients, c)
 		s.wg.Add(1)
 		go func() {
@@ -256,6 +281,10 @@ type client struct {
 	joined bool
 	frag   []byte // a fragmented message being put together
 	wbuf   [64]byte
+
+	room []byte // the chat room it joins, with Config.Rooms
+	slow bool   // the slow reader, with Config.Slow
+	wmu  sync.Mutex
 }
 
 // run is the client's goroutine: handshake, join, then read until the
@@ -291,7 +320,12 @@ func (c *client) run(ctx context.Context, sem <-chan struct{}, errc chan<- error
 		err = c.readMessage(r)
 	}
 	// A connection that ends before Close is a lost client (fail ignores
-	// the ends that Close causes).
+	// the ends that Close causes), but for the slow one, which a server
+	// may rightly cut off.
+	if c.slow {
+		c.s.slowLost.Store(true)
+		return
+	}
 	c.s.fail(fmt.Errorf("loadgen: client on %s lost after %d events: %w", c.conn.LocalAddr(), c.count.Load(), err))
 }
 
@@ -470,9 +504,20 @@ func (c *client) handle(m []byte) error {
 		switch {
 		case bytes.HasPrefix(m, c.s.prefix) && c.joined:
 			c.count.Add(1)
-			c.s.got()
+			if c.room != nil {
+				c.chatMessage(m)
+			} else {
+				c.s.got()
+			}
 		case bytes.HasPrefix(m, []byte("40")):
-			c.joined = true
+			if c.room == nil {
+				c.joined = true
+				return nil
+			}
+			join := append(append(c.wbuf[:0:0], `421["join","`...), c.room...)
+			return c.writeFrame(0x1, append(join, `"]`...))
+		case bytes.HasPrefix(m, []byte("431")) && c.room != nil:
+			c.joined = true // the server acknowledged the join
 		case bytes.HasPrefix(m, []byte("44")):
 			return fmt.Errorf("CONNECT_ERROR: %s", m[2:])
 		case bytes.HasPrefix(m, []byte("41")):
@@ -483,21 +528,44 @@ func (c *client) handle(m []byte) error {
 }
 
 // writeFrame writes one masked frame (RFC 6455 §5.2, §5.3) with a payload
-// of at most 125 bytes: the client only ever sends "40", "3" and control
-// frames.
+// of at most 125 bytes: "40", "3", a join and control frames.
 func (c *client) writeFrame(op byte, p []byte) error {
 	if len(p) > 125 {
 		return fmt.Errorf("writeFrame: %d bytes", len(p))
 	}
-	var f [2 + 4 + 125]byte
+	return c.write(op, p)
+}
+
+// write writes one masked frame of up to 64 KiB, under the client's write
+// lock: the chat's sender writes from its own goroutine while the client's
+// reader answers pings.
+func (c *client) write(op byte, p []byte) error {
+	if len(p) > 0xffff {
+		return fmt.Errorf("write: %d bytes", len(p))
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	var small [2 + 4 + 125]byte // the reader's frames: on its stack, which stays small
+	var f []byte
+	if len(p) <= 125 {
+		f = small[:]
+	} else {
+		f = make([]byte, 4+4+len(p)) // the chat's messages, from the sender's goroutine
+	}
 	f[0] = 0x80 | op
-	f[1] = 0x80 | byte(len(p))
+	h := 2
+	if len(p) <= 125 {
+		f[1] = 0x80 | byte(len(p))
+	} else {
+		f[1], f[2], f[3] = 0x80|126, byte(len(p)>>8), byte(len(p))
+		h = 4
+	}
 	c.key = c.key*1664525 + 1013904223
 	k := [4]byte{byte(c.key >> 24), byte(c.key >> 16), byte(c.key >> 8), byte(c.key)}
-	copy(f[2:6], k[:])
+	copy(f[h:h+4], k[:])
 	for i, b := range p {
-		f[6+i] = b ^ k[i&3]
+		f[h+4+i] = b ^ k[i&3]
 	}
-	_, err := c.conn.Write(f[:6+len(p)])
+	_, err := c.conn.Write(f[:h+4+len(p)])
 	return err
 }

@@ -11,7 +11,8 @@
 // It listens on 127.0.0.1 on a free port and reports it as the first line on
 // stdout: {"kind":"listening","port":N}. Clients connect to the main
 // namespace "/" and are sent what the commands say. Commands come as JSON
-// lines on stdin:
+// lines on stdin (and for the chat workload, clients may emit "join" and
+// "msg", below):
 //
 //   {"cmd":"emit","count":K,"seq":S,"payload":"...","reply":true}
 //       io.emit("tick", {seq, payload}) K times in a row, seq = S, S+1, ...,
@@ -73,6 +74,19 @@ const httpServer = http.createServer();
 // The defaults of socket.io, but for the transport: the swarm connects with
 // WebSocket directly, so no HTTP long-polling is offered or kept.
 const io = new Server(httpServer, { serveClient: false, transports: ['websocket'] });
+
+// The chat workload (cmd/chatload): a client joins a room, acknowledged,
+// and every "msg" it sends goes to its room, the sender included, as the
+// course's chat broadcasts.
+io.on('connection', (socket) => {
+  socket.on('join', (room, ack) => {
+    socket.join(String(room));
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('msg', (m) => {
+    if (m && typeof m.r === 'string') io.to(m.r).emit('msg', m);
+  });
+});
 
 // In a cluster: the adapter's two Redis connections, made before the
 // server listens.
