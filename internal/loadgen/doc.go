@@ -23,6 +23,18 @@
 // because the swarm shares the machine with the server it measures; the
 // benchmarks report the swarm's CPU time per message beside the server's.
 //
+// # The chat workload
+//
+// With Config.Rooms the swarm is a chat (chat.go, for cmd/chatload of
+// lesson 03): each client joins a room, acknowledged, and Send makes some
+// of them send `42["msg",{"r":room,"t":sent,"p":text}]` at an offered
+// rate. The server under test broadcasts each to its room; every receiver
+// reads t, the send time on the swarm's own monotonic clock, and adds the
+// delivery's latency to a histogram, so the latency is end to end with no
+// clock skew. Config.Slow makes the last client a slow reader
+// (SetSlowRate) whose deliveries are counted apart and whose loss is not a
+// failure: a server may rightly cut it off.
+//
 // # In this process or in another
 //
 // Connect runs the swarm in the calling process. StartProcess runs the same
