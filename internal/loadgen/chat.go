@@ -100,8 +100,8 @@ type SendResult struct {
 	MaxUs     uint64        `json:"maxUs"`
 }
 
-// Send runs one step of the chat workload: senders clients, spread evenly
-// over the swarm, send rate messages a second between them for d, each to
+// Send runs one step of the chat workload: senders clients, as many in
+// each room, send rate messages a second between them for d, each to
 // its own room, with a payload of payload bytes; then Send waits until
 // expected deliveries per sent message (the room's size) have arrived, or
 // drain has passed. The latency histogram starts empty for each step.
@@ -120,10 +120,9 @@ func (s *Swarm) Send(ctx context.Context, rate float64, senders int, d, drain ti
 	for i := range body {
 		body[i] = 'x'
 	}
-	pick := make([]*client, senders)
-	for i := range pick {
-		pick[i] = s.clients[i*len(s.clients)/senders]
-	}
+	// Client i is in room i mod Rooms, so the first senders clients are
+	// spread evenly over the rooms: every room has its share of senders.
+	pick := s.clients[:senders]
 	start := time.Now()
 	var sent int64
 	tick := time.NewTicker(time.Millisecond)
