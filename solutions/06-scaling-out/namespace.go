@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -276,7 +277,7 @@ func describe(s *events.Socket) RemoteSocket {
 	h := s.Handshake()
 	headers := map[string]string{}
 	for k, v := range h.Header {
-		headers[lower(k)] = joinHeader(v)
+		headers[strings.ToLower(k)] = strings.Join(v, ", ")
 	}
 	query := map[string]string{}
 	for k, v := range h.Query {
@@ -308,27 +309,6 @@ func describe(s *events.Socket) RemoteSocket {
 		data = json.RawMessage("null")
 	}
 	return RemoteSocket{ID: s.ID(), Handshake: hs, Rooms: s.Rooms(), Data: data}
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
-func joinHeader(v []string) string {
-	out := ""
-	for i, s := range v {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
 }
 
 // A pending request waits for the other servers' answers.
