@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,64 @@ func TestAttachRunsASessionOnTheTransportItIsGiven(t *testing.T) {
 	require.NotNil(t, closeErr, "a message over MaxPayload: the server must close the connection")
 	assert.Equal(t, websocket.CloseMessageTooBig, closeErr.Code,
 		"a message over MaxPayload: close code 1009, which the Transport sends once Attach has called its SetReadLimit(Options.MaxPayload)")
+}
+
+// RFC 6455 §5.5.2 and §5.5.3: a Ping is answered with a Pong that carries
+// the same application data. §5.5.1: a Close is answered with a Close, and
+// nothing follows it. §5.2: a payload's length takes 7, 16 or 64 bits, as
+// it needs.
+func TestWebSocketFramesOfEverySizeAndControlFramesAreAnswered(t *testing.T) {
+	exercise.Start(t, "3.3")
+	ttNoLeaks(t)
+	srv := startTTServer(t, Options{}, ttEcho)
+	c := dialTTRaw(t, srv, "a client that sends WebSocket pings", nil)
+	c.connect("/", "")
+	srv.nextSocket(t, c.name)
+
+	// Five echoes sent at once, so that they may wait together in the
+	// server's queue: a 7-bit, a 16-bit and three 64-bit lengths.
+	sizes := []int{100, 1000, 70_000, 70_001, 200_000}
+	for i, n := range sizes {
+		c.send(`42["echo",` + strconv.Itoa(i) + `,"` + strings.Repeat("z", n) + `"]`)
+	}
+	for i, n := range sizes {
+		_, args := c.nextEvent("echoed")
+		require.Len(t, args, 2, "echo %d", i)
+		assert.JSONEq(t, strconv.Itoa(i), string(args[0]), "the echoes come back in the order they were sent")
+		assert.Equal(t, n+2, len(args[1]), "echo %d: the %d-byte text comes back whole", i, n)
+	}
+
+	pongs := make(chan string, 1)
+	c.ws.SetPongHandler(func(data string) error {
+		select {
+		case pongs <- data:
+		default:
+		}
+		return nil
+	})
+	require.NoError(t, c.ws.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(ttTimeout)))
+	// The server reads the ping before the echo, so its pong comes first;
+	// the client's reads run the pong handler.
+	c.stillServed("after a WebSocket ping")
+	select {
+	case got := <-pongs:
+		assert.Equal(t, "are you there", got, "a Pong carries the Ping's application data (RFC 6455 §5.5.3)")
+	default:
+		t.Fatal("a WebSocket Ping must be answered with a Pong (RFC 6455 §5.5.2)")
+	}
+
+	require.NoError(t, c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(ttTimeout)))
+	var closeErr *websocket.CloseError
+	for range 100 {
+		_, frame, err := c.readFrame(time.Now().Add(ttTimeout))
+		if err != nil {
+			require.ErrorAs(t, err, &closeErr, "a Close must be answered with a Close (RFC 6455 §5.5.1)")
+			break
+		}
+		require.Regexp(t, `^(2|42\[)`, string(frame), "only pings or events before the Close")
+	}
+	require.NotNil(t, closeErr, "a Close must be answered with a Close (RFC 6455 §5.5.1)")
+	assert.Equal(t, websocket.CloseNormalClosure, closeErr.Code, "the answer to a Close 1000 echoes its code")
 }
 
 func TestConnectTimeoutClosesASessionThatJoinsNoNamespace(t *testing.T) {

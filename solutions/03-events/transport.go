@@ -84,13 +84,17 @@ func (u GorillaUpgrader) Upgrade(w http.ResponseWriter, r *http.Request) (Transp
 	if err != nil {
 		return nil, err
 	}
-	return &gorillaTransport{c: c}, nil
+	t := &gorillaTransport{c: c}
+	t.serverFrames()
+	return t, nil
 }
 
-// gorillaTransport adapts a *websocket.Conn to Transport.
+// gorillaTransport adapts a *websocket.Conn to Transport. On the server
+// side it writes its frames itself (see transport_frames.go).
 type gorillaTransport struct {
 	c      *websocket.Conn
-	tooBig bool // the reader stopped at a message over the limit; set before Close
+	out    *frameOut // the server side's writes; nil on a Client's
+	tooBig bool      // the reader stopped at a message over the limit; set before Close
 }
 
 func (t *gorillaTransport) ReadMessage() ([]byte, bool, error) {
@@ -103,6 +107,13 @@ func (t *gorillaTransport) ReadMessage() ([]byte, bool, error) {
 }
 
 func (t *gorillaTransport) WriteMessage(p []byte, binary bool) error {
+	if t.out != nil {
+		op := byte(opText)
+		if binary {
+			op = opBinary
+		}
+		return t.out.writeFrame(op, p)
+	}
 	typ := websocket.TextMessage
 	if binary {
 		typ = websocket.BinaryMessage
@@ -114,8 +125,10 @@ func (t *gorillaTransport) WriteMessage(p []byte, binary bool) error {
 const lingerTime = time.Second
 
 // Close sends a close frame (1000, best effort: at most one second) and
-// closes the TCP connection. gorilla allows WriteControl concurrently with
-// the one writer.
+// closes the TCP connection. Either may happen while the writer writes: on
+// the server side the close frame waits for the writer's turn on the
+// connection to end, and gorilla allows WriteControl concurrently with the
+// one writer.
 //
 // After a message over the read limit (gorilla has sent 1009), the peer may
 // still be sending the rest of it, and closing a TCP connection with unread
@@ -125,7 +138,11 @@ const lingerTime = time.Second
 // closes the connection. Close is called after the last ReadMessage.
 func (t *gorillaTransport) Close() error {
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-	_ = t.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	if t.out != nil {
+		_ = t.out.control(opClose, msg)
+	} else {
+		_ = t.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(controlWait))
+	}
 	if tcp, ok := t.c.NetConn().(*net.TCPConn); ok && t.tooBig {
 		_ = tcp.CloseWrite()
 		_ = tcp.SetReadDeadline(time.Now().Add(lingerTime))

@@ -38,6 +38,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,6 +112,7 @@ func run(args []string, stdout io.Writer) error {
 	flags.IntVar(&o.payload, "payload", 64, "bytes of text in each chat message")
 	flags.StringVar(&o.svg, "svg", "", "write the chart (delivered msgs/s against p99) here")
 	flags.StringVar(&o.jsonOut, "json", "", "write every step of every run here, as JSON")
+	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of this process (the Go servers and the floor) here, for go tool pprof")
 	flags.DurationVar(&o.slow, "slow", 6*time.Second, "after the climb, hold half the best rate this long, without and then with one client reading 10× slower than the rest; 0: skip")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -132,6 +134,17 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if _, err := loadgen.RaiseFileLimit(); err != nil {
 		return fmt.Errorf("raising the file limit: %w", err)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	// results[workload][server][run] is that run's steps.

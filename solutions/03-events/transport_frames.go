@@ -1,0 +1,264 @@
+package events
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// The server's frames, written by the transport itself.
+//
+// gorilla frames every message it writes and ends each one with its own
+// Write on the connection: one system call per message. Under load that is
+// most of a server's CPU time (on loopback the kernel also runs the
+// receiving end of TCP inside the sender's call). When several items wait
+// in a connection's queue, they could go out in one call instead, and
+// gorilla has no way to do that.
+//
+// A server's data frame is simple to build: FIN, the opcode, the payload
+// length in 7, 16 or 64 bits, and the payload, without a mask (RFC 6455
+// §5.2; §5.1: a server must not mask). So on the server side a
+// gorillaTransport reads with gorilla and writes its frames itself, on the
+// net.Conn that gorilla upgraded:
+//
+//   - a broadcast's text frame is built once, by the first recipient's
+//     writer (preparer), and the same bytes are written to every other
+//     recipient;
+//   - a batch of queued items (batchWriter) is one write, or one writev
+//     when a payload is large;
+//   - a pong (§5.5.3), the answer to a close frame (§5.5.1) and the
+//     close frame of Close go the same way, so that gorilla never writes
+//     on its own but on the error paths of its reader: a frame that breaks
+//     the protocol (close 1002) or a message over the read limit (1009).
+//     Those close frames do not wait for the token, but each frame is one
+//     Write, and Go's net.Conn never interleaves two Writes (nor a Write
+//     and a writev), so a frame is never cut; what the writer still sends
+//     before the session ends, the peer drops (a data frame after a
+//     close). gorilla also leaves a write deadline of a second on the
+//     connection after them: the session is ending then.
+//
+// Every write on the connection takes the token in frameOut, so a control
+// frame never lands inside a batch, and once a close frame is out nothing
+// follows it (§5.5.1). On the client side (Client) frames must be masked,
+// and gorilla writes them as before.
+
+// maxFrameHeader is the longest header of an unmasked frame: 2 bytes and a
+// 64-bit length.
+const maxFrameHeader = 10
+
+// appendFrameHeader appends the header of a final, unmasked frame with
+// opcode op and a payload of n bytes (RFC 6455 §5.2).
+func appendFrameHeader(b []byte, op byte, n int) []byte {
+	b = append(b, 0x80|op)
+	switch {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xFFFF:
+		return append(b, 126, byte(n>>8), byte(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+	}
+}
+
+// The opcodes of RFC 6455 §5.2 that the server writes.
+const (
+	opText   = 0x1
+	opBinary = 0x2
+	opClose  = 0x8
+	opPong   = 0xA
+)
+
+// controlWait bounds how long a control frame waits for the connection
+// (a writer may hold it, blocked on a peer that does not read), and how
+// long its own write may take.
+const controlWait = time.Second
+
+// errCloseSent is what a write after the close frame returns.
+var errCloseSent = errors.New("events: the close frame has been sent")
+
+// frameOut is the server side's way onto the connection.
+type frameOut struct {
+	nc        net.Conn
+	token     chan struct{} // holds one value while somebody writes on nc
+	closeSent bool          // with the token: a close frame is out, nothing may follow
+}
+
+func newFrameOut(nc net.Conn) *frameOut {
+	return &frameOut{nc: nc, token: make(chan struct{}, 1)}
+}
+
+// write writes bufs on the connection, as one writev (net.Buffers); it
+// waits for the token as long as it takes, as the one writer goroutine
+// does.
+func (o *frameOut) write(bufs net.Buffers) error {
+	o.token <- struct{}{}
+	defer func() { <-o.token }()
+	if o.closeSent {
+		return errCloseSent
+	}
+	var err error
+	if len(bufs) == 1 {
+		_, err = o.nc.Write(bufs[0])
+	} else {
+		_, err = bufs.WriteTo(o.nc)
+	}
+	return err
+}
+
+// control writes one control frame, waiting at most controlWait for the
+// token and for the write; a close frame is the last frame written.
+func (o *frameOut) control(op byte, payload []byte) error {
+	t := time.NewTimer(controlWait)
+	defer t.Stop()
+	select {
+	case o.token <- struct{}{}:
+	case <-t.C:
+		return errors.New("events: the connection is busy: no control frame")
+	}
+	defer func() { <-o.token }()
+	if o.closeSent {
+		return errCloseSent
+	}
+	if op == opClose {
+		o.closeSent = true
+	}
+	var frame [maxFrameHeader + 125]byte // a control frame's payload is at most 125 bytes (§5.5)
+	b := append(appendFrameHeader(frame[:0], op, len(payload)), payload...)
+	_ = o.nc.SetWriteDeadline(time.Now().Add(controlWait))
+	_, err := o.nc.Write(b)
+	_ = o.nc.SetWriteDeadline(time.Time{})
+	return err
+}
+
+// serverFrames makes t write its own frames (see above): gorilla's
+// handlers for ping and close are replaced by ones that answer through
+// frameOut.
+func (t *gorillaTransport) serverFrames() {
+	t.out = newFrameOut(t.c.NetConn())
+	t.c.SetPingHandler(func(data string) error {
+		if err := t.out.control(opPong, []byte(data)); err != nil && !errors.Is(err, errCloseSent) {
+			return err
+		}
+		return nil
+	})
+	t.c.SetCloseHandler(func(code int, _ string) error {
+		var payload []byte
+		if code != websocket.CloseNoStatusReceived {
+			payload = websocket.FormatCloseMessage(code, "")
+		}
+		_ = t.out.control(opClose, payload)
+		return nil
+	})
+}
+
+// A broadcast's prepared frame: header and payload, built once.
+type preparedFrame []byte
+
+func (t *gorillaTransport) prepare(text []byte) any {
+	if t.out == nil {
+		return nil // a client's frames are masked, each with its own key
+	}
+	return preparedFrame(append(appendFrameHeader(make([]byte, 0, maxFrameHeader+len(text)), opText, len(text)), text...))
+}
+
+func (t *gorillaTransport) writePrepared(p any) (bool, error) {
+	f, ok := p.(preparedFrame)
+	if !ok || t.out == nil {
+		return false, nil
+	}
+	return true, t.out.write(net.Buffers{f})
+}
+
+// batchCopyMax is the largest payload a batch copies into its buffer; a
+// larger one is written from where it is, by writev.
+const batchCopyMax = 4096
+
+// batchBufs lends writeBatch the buffer its headers and small payloads go
+// into.
+var batchBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// writeBatch writes the frames of items, in order, in one system call.
+func (t *gorillaTransport) writeBatch(items []*outItem) error {
+	if t.out == nil {
+		for _, it := range items {
+			if it.text != nil {
+				if err := t.WriteMessage(it.text, false); err != nil {
+					return err
+				}
+			}
+			for _, b := range it.bins {
+				if err := t.WriteMessage(b, true); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	size, large := 0, 0
+	count := func(p []byte) {
+		size += maxFrameHeader
+		if len(p) <= batchCopyMax {
+			size += len(p)
+		} else {
+			large++
+		}
+	}
+	for _, it := range items {
+		if it.text != nil {
+			count(it.text)
+		}
+		for _, b := range it.bins {
+			count(b)
+		}
+	}
+	bp := batchBufs.Get().(*[]byte)
+	defer batchBufs.Put(bp)
+	if cap(*bp) < size {
+		*bp = make([]byte, 0, size)
+	}
+	// buf has room for all it will hold, so it never moves, and the
+	// iovecs cut from it stay valid.
+	buf := (*bp)[:0]
+	iov := make(net.Buffers, 0, 2*large+1)
+	from := 0 // buf[from:] is not in iov yet
+	add := func(op byte, p []byte) {
+		buf = appendFrameHeader(buf, op, len(p))
+		if len(p) <= batchCopyMax {
+			buf = append(buf, p...)
+			return
+		}
+		iov = append(iov, buf[from:], p)
+		from = len(buf)
+	}
+	for _, it := range items {
+		if it.text != nil {
+			add(opText, it.text)
+		}
+		for _, b := range it.bins {
+			add(opBinary, b)
+		}
+	}
+	if from < len(buf) || len(iov) == 0 {
+		iov = append(iov, buf[from:])
+	}
+	err := t.out.write(iov)
+	clear(iov) // nothing of the payloads stays reachable
+	return err
+}
+
+// writeFrame writes one data frame on the server side.
+func (o *frameOut) writeFrame(op byte, p []byte) error {
+	var h [maxFrameHeader]byte
+	hdr := appendFrameHeader(h[:0], op, len(p))
+	if len(p) <= batchCopyMax {
+		bp := batchBufs.Get().(*[]byte)
+		defer batchBufs.Put(bp)
+		*bp = append(append((*bp)[:0], hdr...), p...)
+		return o.write(net.Buffers{*bp})
+	}
+	return o.write(net.Buffers{hdr, p})
+}
