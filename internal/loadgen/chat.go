@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/bits"
@@ -89,6 +90,7 @@ type SendResult struct {
 	Sent      int64         `json:"sent"`      // messages the senders wrote
 	Received  int64         `json:"received"`  // deliveries to the clients that read at full speed
 	Slow      int64         `json:"slow"`      // deliveries to the slow client
+	SlowDue   int64         `json:"slowDue"`   // messages sent to the slow client's room
 	SlowLost  bool          `json:"slowLost"`  // whether the server cut the slow client off
 	P50, P99  time.Duration `json:"-"`         // of the full-speed clients' deliveries
 	P999, Max time.Duration `json:"-"`         //
@@ -123,6 +125,11 @@ func (s *Swarm) Send(ctx context.Context, rate float64, senders int, d, drain ti
 	// Client i is in room i mod Rooms, so the first senders clients are
 	// spread evenly over the rooms: every room has its share of senders.
 	pick := s.clients[:senders]
+	var slowRoom []byte // the slow client's room, if the swarm has one
+	if last := s.clients[len(s.clients)-1]; last.slow {
+		slowRoom = last.room
+	}
+	var slowDue int64
 	start := time.Now()
 	var sent int64
 	tick := time.NewTicker(time.Millisecond)
@@ -149,6 +156,9 @@ func (s *Swarm) Send(ctx context.Context, rate float64, senders int, d, drain ti
 			if err := c.write(0x1, frame); err != nil {
 				return SendResult{}, fmt.Errorf("loadgen: sending: %w", err)
 			}
+			if slowRoom != nil && bytes.Equal(c.room, slowRoom) {
+				slowDue++
+			}
 		}
 		select {
 		case <-tick.C:
@@ -167,7 +177,7 @@ func (s *Swarm) Send(ctx context.Context, rate float64, senders int, d, drain ti
 			return SendResult{}, s.failErr
 		}
 	}
-	r := SendResult{Sent: sent, Received: s.total.Load(), Slow: s.slowTotal.Load(), Elapsed: time.Since(start), CPU: ProcessCPU() - cpu0}
+	r := SendResult{Sent: sent, Received: s.total.Load(), Slow: s.slowTotal.Load(), SlowDue: slowDue, Elapsed: time.Since(start), CPU: ProcessCPU() - cpu0}
 	q, _ := s.lat.quantiles(0.50, 0.99, 0.999, 1)
 	r.P50us, r.P99us, r.P999us, r.MaxUs = q[0], q[1], q[2], q[3]
 	r.P50, r.P99, r.P999, r.Max = time.Duration(q[0])*time.Microsecond, time.Duration(q[1])*time.Microsecond, time.Duration(q[2])*time.Microsecond, time.Duration(q[3])*time.Microsecond

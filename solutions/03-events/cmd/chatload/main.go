@@ -78,6 +78,7 @@ type step struct {
 	// reads 10 times slower than its room-mates receive.
 	SlowStep     bool  `json:",omitempty"`
 	SlowReceived int64 `json:",omitempty"` // what the slow client read
+	SlowDue      int64 `json:",omitempty"` // what was sent to its room
 	SlowLost     bool  `json:",omitempty"` // whether the server cut it off
 	// BaseP99 is the p99 at the same rate without the slow client.
 	BaseP99 time.Duration `json:",omitempty"`
@@ -164,8 +165,8 @@ func run(args []string, stdout io.Writer) error {
 				fmt.Fprintf(stdout, "run %d  %-8s %-9s best %9.0f msgs/s  p99 %6.1f ms  cpu %5.2f µs/msg  (%d steps; %s)\n",
 					r+1, w, s, best.Delivered, ms(best.P99), float64(best.CPUPerMsg.Nanoseconds())/1000, len(steps), firstBad(steps))
 				if sl, ok := slowStep(steps); ok {
-					fmt.Fprintf(stdout, "        at %.0f msgs/s offered, p99 %6.1f ms; with a slow client, the others' p99 %6.1f ms; the slow one read %d messages, cut off: %v\n",
-						sl.Offered, ms(sl.BaseP99), ms(sl.P99), sl.SlowReceived, sl.SlowLost)
+					fmt.Fprintf(stdout, "        at %.0f msgs/s offered, p99 %6.1f ms; with a slow client, the others' p99 %6.1f ms; the slow one read %d of its %d messages, cut off: %v\n",
+						sl.Offered, ms(sl.BaseP99), ms(sl.P99), sl.SlowReceived, sl.SlowDue, sl.SlowLost)
 				}
 			}
 		}
@@ -418,7 +419,7 @@ func measure(o options, w workload, name string) ([]step, error) {
 	st := step{
 		Offered: float64(r.Sent) / o.slow.Seconds(), Delivered: float64(r.Received) / o.slow.Seconds(),
 		P99: r.P99, Complete: float64(r.Received+r.Slow) / max(float64(r.Sent)*float64(w.Size), 1),
-		SlowStep: true, SlowReceived: r.Slow, SlowLost: r.SlowLost, Refine: true, BaseP99: base.P99,
+		SlowStep: true, SlowReceived: r.Slow, SlowDue: r.SlowDue, SlowLost: r.SlowLost, Refine: true, BaseP99: base.P99,
 	}
 	if r.Received > 0 {
 		st.CPUPerMsg = cpu / time.Duration(r.Received)
@@ -488,10 +489,11 @@ func report(w io.Writer, o options, results map[string]map[string][][]step) {
 			}
 			slowP99, fate := "–", "–"
 			var lost, kept int
-			var p99s, bases []float64
+			var p99s, bases, behind []float64
 			for _, steps := range byServer[s] {
 				if sl, ok := slowStep(steps); ok {
 					p99s, bases = append(p99s, ms(sl.P99)), append(bases, ms(sl.BaseP99))
+					behind = append(behind, float64(sl.SlowDue-sl.SlowReceived))
 					if sl.SlowLost {
 						lost++
 					} else {
@@ -501,7 +503,7 @@ func report(w io.Writer, o options, results map[string]map[string][][]step) {
 			}
 			if len(p99s) > 0 {
 				slowP99 = fmt.Sprintf("%.1f → %.1f ms", median(bases), median(p99s))
-				fate = fmt.Sprintf("cut off in %d of %d runs", lost, lost+kept)
+				fate = fmt.Sprintf("cut off in %d of %d runs; %.0f messages behind at the end", lost, lost+kept, median(behind))
 			}
 			fmt.Fprintf(w, "| %d rooms of %d | %s | %.0f | %s | %.1f ms | %.2f µs | %s | %s | %s |\n",
 				wl.Rooms, wl.Size, s, med(s, bestOf), ratio, med(s, func(st []step) float64 { return ms(bestStep(st).P99) }),
