@@ -15,7 +15,8 @@
 // and receivers are the same child process (internal/loadgen), so the
 // latency is end to end, send to delivery.
 //
-// The offered rate goes up in steps (each 1.4× the one before, 2 s each)
+// The offered rate goes up in steps (by default each 1.5× the one before,
+// 1.5 s each)
 // until the p99 of the deliveries' latency passes the bound (-p99, 50 ms)
 // or fewer than 97 % of the deliveries arrive. A server's figure is the
 // highest delivered rate (deliveries a second) of a step within the bound.
@@ -25,7 +26,8 @@
 //
 // The server's CPU time per delivered message is reported beside it (Go:
 // this process, which holds the Go server and nothing busy; Node: its
-// process).
+// process). -cpuprofile writes a CPU profile of this process, for
+// go tool pprof.
 package main
 
 import (
