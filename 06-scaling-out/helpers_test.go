@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -22,6 +23,17 @@ import (
 
 // ttTimeout bounds every wait of these tests.
 const ttTimeout = 5 * time.Second
+
+// go-redis logs to stderr each time it cannot reach Redis, as it cannot
+// while a test has stopped the server on purpose. In a failing test those
+// lines would come before the test's own message, which is the one to
+// read; the tests read the Cluster's Stats and log for the same facts.
+func init() { redis.SetLogger(ttQuietRedis{}) }
+
+// ttQuietRedis is a go-redis logger that drops every line.
+type ttQuietRedis struct{}
+
+func (ttQuietRedis) Printf(context.Context, string, ...any) {}
 
 // ttNoLeaks fails the test if it leaves goroutines behind: a Cluster that
 // is closed must stop its publisher and receiver, and go-redis its pools.
