@@ -240,15 +240,7 @@ func TestAttachRunsASessionOnTheTransportItIsGiven(t *testing.T) {
 	c.stillServed("over an attached transport")
 
 	c.send(`42["echo","` + strings.Repeat("y", 2*maxPayload) + `"]`)
-	var closeErr *websocket.CloseError
-	for range 100 {
-		_, _, err := c.readFrame(time.Now().Add(ttTimeout))
-		if err != nil {
-			require.ErrorAs(t, err, &closeErr, "a message over MaxPayload: the server closes the WebSocket with a close frame")
-			break
-		}
-	}
-	require.NotNil(t, closeErr, "a message over MaxPayload: the server must close the connection")
+	closeErr := c.expectCloseFrame("a message over MaxPayload: the server closes the WebSocket with a close frame")
 	assert.Equal(t, websocket.CloseMessageTooBig, closeErr.Code,
 		"a message over MaxPayload: close code 1009, which the Transport sends once Attach has called its SetReadLimit(Options.MaxPayload)")
 }
@@ -298,16 +290,7 @@ func TestWebSocketFramesOfEverySizeAndControlFramesAreAnswered(t *testing.T) {
 	}
 
 	require.NoError(t, c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(ttTimeout)))
-	var closeErr *websocket.CloseError
-	for range 100 {
-		_, frame, err := c.readFrame(time.Now().Add(ttTimeout))
-		if err != nil {
-			require.ErrorAs(t, err, &closeErr, "a Close must be answered with a Close (RFC 6455 §5.5.1)")
-			break
-		}
-		require.Regexp(t, `^(2|42\[)`, string(frame), "only pings or events before the Close")
-	}
-	require.NotNil(t, closeErr, "a Close must be answered with a Close (RFC 6455 §5.5.1)")
+	closeErr := c.expectCloseFrame("a Close must be answered with a Close (RFC 6455 §5.5.1)")
 	assert.Equal(t, websocket.CloseNormalClosure, closeErr.Code, "the answer to a Close 1000 echoes its code")
 }
 

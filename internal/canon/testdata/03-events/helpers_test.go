@@ -486,6 +486,25 @@ func (c *ttRawClient) expectClosed(why string) []string {
 	return c.expectClosedWithin(ttTimeout, why)
 }
 
+// expectCloseFrame reads until the server's close frame and returns it;
+// what comes before it may only be text frames. It fails the test if the
+// connection ends without one, or if nothing ends it within ttTimeout.
+func (c *ttRawClient) expectCloseFrame(why string) *websocket.CloseError {
+	c.t.Helper()
+	deadline := time.Now().Add(ttTimeout)
+	for range 100000 {
+		binary, _, err := c.readFrame(deadline)
+		if err != nil {
+			var closeErr *websocket.CloseError
+			require.ErrorAs(c.t, err, &closeErr, "%s: %s", c.name, why)
+			return closeErr
+		}
+		require.False(c.t, binary, "%s: only text frames before the close frame", c.name)
+	}
+	c.t.Fatalf("%s: %s; the server kept sending", c.name, why)
+	return nil
+}
+
 // expectClosedWithin is expectClosed with limit in place of ttTimeout.
 func (c *ttRawClient) expectClosedWithin(limit time.Duration, why string) []string {
 	c.t.Helper()
