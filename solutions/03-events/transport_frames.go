@@ -184,16 +184,10 @@ var batchBufs = sync.Pool{New: func() any { return new([]byte) }}
 // writeBatch writes the frames of items, in order, in one system call.
 func (t *gorillaTransport) writeBatch(items []*outItem) error {
 	if t.out == nil {
+		// A Client's frames are masked, and gorilla writes them.
 		for _, it := range items {
-			if it.text != nil {
-				if err := t.WriteMessage(it.text, false); err != nil {
-					return err
-				}
-			}
-			for _, b := range it.bins {
-				if err := t.WriteMessage(b, true); err != nil {
-					return err
-				}
+			if err := writeItem(t, it); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -398,13 +398,27 @@ func (w *wire) write(it *outItem) error {
 			return err
 		}
 	}
-	if !done && it.text != nil {
-		if err := w.t.WriteMessage(it.text, false); err != nil {
+	if done {
+		return writeBins(w.t, it)
+	}
+	return writeItem(w.t, it)
+}
+
+// writeItem writes an item's frames on t one message at a time: its text
+// frame, then its binary frames.
+func writeItem(t Transport, it *outItem) error {
+	if it.text != nil {
+		if err := t.WriteMessage(it.text, false); err != nil {
 			return err
 		}
 	}
+	return writeBins(t, it)
+}
+
+// writeBins writes an item's binary frames on t, one message each.
+func writeBins(t Transport, it *outItem) error {
 	for _, b := range it.bins {
-		if err := w.t.WriteMessage(b, true); err != nil {
+		if err := t.WriteMessage(b, true); err != nil {
 			return err
 		}
 	}
