@@ -137,13 +137,16 @@ func (t *pollTransport) probeAndSwitch(ws events.Transport) error {
 	if err := expectFrame(ws, "2probe"); err != nil {
 		return err
 	}
-	if err := ws.WriteMessage([]byte("3probe"), false); err != nil {
-		return err
-	}
+	// Upgrading before "3probe" is out: a client may read it and poll
+	// before this goroutine runs again, and that poll must find the
+	// session upgrading (engine.io, on one thread, has no such gap).
 	t.mu.Lock()
 	t.upgrading = true // the waiting poll, and any new one, gets a noop
 	t.notifyLocked()
 	t.mu.Unlock()
+	if err := ws.WriteMessage([]byte("3probe"), false); err != nil {
+		return err
+	}
 	if err := expectFrame(ws, "5"); err != nil {
 		return err
 	}
