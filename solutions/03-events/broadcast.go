@@ -66,9 +66,16 @@ func (b *Broadcast) send(p Packet) {
 	it := messageItem(p)
 	to := b.ns.recipients(b)
 	it.shared = len(to) > 1
+	var idle []*wire // marked by sendShared, for writeShared
 	for _, s := range to {
-		_ = s.w.send(it)
+		if s.w.sendShared(it) {
+			if idle == nil {
+				idle = make([]*wire, 0, len(to))
+			}
+			idle = append(idle, s.w)
+		}
 	}
+	writeShared(idle)
 }
 
 // Join puts the socket in rooms. Rooms exist while they have members. Join

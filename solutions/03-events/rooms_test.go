@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -213,6 +214,52 @@ func TestALeftSocketIsInNoRoom(t *testing.T) {
 		t.Fatalf("ann's connection got %q after ann's socket had disconnected: a socket that ends must leave all its rooms, and To(red) reach only the sockets still in it", ttShort(p.Raw))
 	}
 	require.Equal(t, 0, p.Type, "expected CONNECT `40{\"sid\":...}` to answer ann's second CONNECT, got %q", ttShort(p.Raw))
+}
+
+func TestBroadcastsKeepReachingReadersWhileRoomMatesDoNotRead(t *testing.T) {
+	exercise.Start(t, "3.5")
+	ttNoLeaks(t)
+	// Five members of the room stop reading. The kernel's buffers towards
+	// them fill within a few dozen of these 64 KiB events; after that the
+	// server cannot write to them until they read, and whatever writes for
+	// them must not keep the room's broadcasts from the three readers,
+	// wherever they come in the room's order.
+	readers := []string{"reader-1", "reader-2", "reader-3"}
+	stalled := []string{"stalled-1", "stalled-2", "stalled-3", "stalled-4", "stalled-5"}
+	// They join taking turns, so that the room lists readers after
+	// clients that do not read.
+	w := newTTRoomWorld(t, "stalled-1", "reader-1", "stalled-2", "reader-2", "stalled-3", "reader-3", "stalled-4", "stalled-5")
+	for _, n := range w.names {
+		w.sockets[n].Join("lobby")
+	}
+	const events = 120
+	payload := func(i int) string {
+		return fmt.Sprintf("%04d", i) + strings.Repeat(string(rune('a'+i%26)), 64<<10)
+	}
+	for i := range events {
+		want := payload(i)
+		require.NoError(t, w.srv.To("lobby").Emit("flood", want))
+		for _, n := range readers {
+			_, args := w.clients[n].nextEvent("flood")
+			require.Len(t, args, 1)
+			require.Equal(t, `"`+want[:4], string(args[0][:min(5, len(args[0]))]),
+				"%s, broadcast %d of %d: a reader must get each broadcast as it is sent, while its room-mates do not read", n, i+1, events)
+		}
+	}
+	// Two of the others read at last. Nothing was lost or cut short for
+	// them: every broadcast arrives whole and in order (their queues, 1,024
+	// by default, held what the kernel could not).
+	for _, n := range stalled[:2] {
+		require.True(t, w.sockets[n].Connected(), "%s was cut off with only %d events for it", n, events)
+		for i := range events {
+			_, args := w.clients[n].nextEvent("flood")
+			require.Len(t, args, 1)
+			if got := string(args[0]); got != `"`+payload(i)+`"` {
+				t.Fatalf("%s: event %d of %d arrived changed: it begins %s (%d bytes); expected %q (%d bytes)",
+					n, i+1, events, ttShort(got), len(got), ttShort(payload(i)), len(payload(i)))
+			}
+		}
+	}
 }
 
 // A ttAdapter is an Adapter that only records what its namespace gives it,

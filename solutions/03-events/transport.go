@@ -95,6 +95,13 @@ type gorillaTransport struct {
 	c      *websocket.Conn
 	out    *frameOut // the server side's writes; nil on a Client's
 	tooBig bool      // the reader stopped at a message over the limit; set before Close
+
+	// What the last tryWrite left, for flushPending (the writer's alone):
+	// the rest of its bytes, with frameOut's token held when part of a
+	// frame is out, or items it did not try.
+	pending      []byte
+	pendingHeld  bool
+	pendingItems []*outItem
 }
 
 func (t *gorillaTransport) ReadMessage() ([]byte, bool, error) {

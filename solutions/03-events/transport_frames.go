@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -30,16 +31,23 @@ import (
 //     recipient;
 //   - a batch of queued items (batchWriter) is one write, or one writev
 //     when a payload is large;
+//   - a broadcast's shared writers (writeShared in wire.go) write with
+//     tryWrite: one write(2) on the socket, which Go keeps non-blocking,
+//     so it takes what the kernel has room for and never waits. When it
+//     takes part of a frame, the token stays held until the connection's
+//     own writer has written the rest (finishWrite);
 //   - a pong (§5.5.3), the answer to a close frame (§5.5.1) and the
 //     close frame of Close go the same way, so that gorilla never writes
 //     on its own but on the error paths of its reader: a frame that breaks
 //     the protocol (close 1002) or a message over the read limit (1009).
 //     Those close frames do not wait for the token, but each frame is one
 //     Write, and Go's net.Conn never interleaves two Writes (nor a Write
-//     and a writev), so a frame is never cut; what the writer still sends
-//     before the session ends, the peer drops (a data frame after a
-//     close). gorilla also leaves a write deadline of a second on the
-//     connection after them: the session is ending then.
+//     and a writev), so a frame is never cut (but for the rest of a frame
+//     that tryWrite began: the close frame may come inside it, and the
+//     peer, which broke the protocol, gets a broken frame); what the
+//     writer still sends before the session ends, the peer drops (a data
+//     frame after a close). gorilla also leaves a write deadline of a
+//     second on the connection after them: the session is ending then.
 //
 // Every write on the connection takes the token in frameOut, so a control
 // frame never lands inside a batch, and once a close frame is out nothing
@@ -85,10 +93,62 @@ type frameOut struct {
 	nc        net.Conn
 	token     chan struct{} // holds one value while somebody writes on nc
 	closeSent bool          // with the token: a close frame is out, nothing may follow
+
+	// For tryWrite, with the token: nc's file descriptor (nil when nc has
+	// none, or on systems where tryWrite is not built), the function it
+	// runs there (made once), and what that function writes and returns.
+	raw    syscall.RawConn
+	rawFn  func(fd uintptr) bool
+	rawBuf []byte
+	rawN   int
+	rawErr error
 }
 
 func newFrameOut(nc net.Conn) *frameOut {
-	return &frameOut{nc: nc, token: make(chan struct{}, 1)}
+	o := &frameOut{nc: nc, token: make(chan struct{}, 1)}
+	o.raw = rawConnOf(nc)
+	o.rawFn = o.writeOnce
+	return o
+}
+
+// tryWrite writes b as far as the connection takes it at once, without
+// waiting for the token or for room in the socket's buffer. When it has
+// written part of b, it returns with the token still held, and the rest
+// must be written with finishWrite: no other frame may come between the
+// two parts of one frame (RFC 6455 §5.4: the frames of a connection follow
+// each other whole).
+func (o *frameOut) tryWrite(b []byte) (int, error) {
+	if o.raw == nil {
+		return 0, nil
+	}
+	select {
+	case o.token <- struct{}{}:
+	default:
+		return 0, nil // a control frame is being written
+	}
+	if o.closeSent {
+		<-o.token
+		return 0, errCloseSent
+	}
+	o.rawBuf = b
+	err := o.raw.Write(o.rawFn) // runs writeOnce once: it never asks to wait
+	n := o.rawN
+	if err == nil {
+		err = o.rawErr
+	}
+	o.rawBuf, o.rawN, o.rawErr = nil, 0, nil
+	if n == 0 || n == len(b) || err != nil {
+		<-o.token
+	}
+	return n, err
+}
+
+// finishWrite writes the rest of a frame that tryWrite began, waiting as
+// long as it takes, and gives the token back.
+func (o *frameOut) finishWrite(rest []byte) error {
+	defer func() { <-o.token }()
+	_, err := o.nc.Write(rest)
+	return err
 }
 
 // write writes bufs on the connection, as one writev (net.Buffers); it
@@ -192,6 +252,18 @@ func (t *gorillaTransport) writeBatch(items []*outItem) error {
 		}
 		return nil
 	}
+	bp, iov := frames(items)
+	defer batchBufs.Put(bp)
+	err := t.out.write(iov)
+	clear(iov) // nothing of the payloads stays reachable
+	return err
+}
+
+// frames builds the frames of items, in order: headers and small payloads
+// in one buffer from batchBufs (the caller puts it back when the write is
+// done), large payloads where they are. iov is what to write: a single
+// slice of that buffer when no payload is large.
+func frames(items []*outItem) (bp *[]byte, iov net.Buffers) {
 	size, large := 0, 0
 	count := func(p []byte) {
 		size += maxFrameHeader
@@ -209,15 +281,14 @@ func (t *gorillaTransport) writeBatch(items []*outItem) error {
 			count(b)
 		}
 	}
-	bp := batchBufs.Get().(*[]byte)
-	defer batchBufs.Put(bp)
+	bp = batchBufs.Get().(*[]byte)
 	if cap(*bp) < size {
 		*bp = make([]byte, 0, size)
 	}
 	// buf has room for all it will hold, so it never moves, and the
 	// iovecs cut from it stay valid.
 	buf := (*bp)[:0]
-	iov := make(net.Buffers, 0, 2*large+1)
+	iov = make(net.Buffers, 0, 2*large+1)
 	from := 0 // buf[from:] is not in iov yet
 	add := func(op byte, p []byte) {
 		buf = appendFrameHeader(buf, op, len(p))
@@ -239,9 +310,54 @@ func (t *gorillaTransport) writeBatch(items []*outItem) error {
 	if from < len(buf) || len(iov) == 0 {
 		iov = append(iov, buf[from:])
 	}
-	err := t.out.write(iov)
-	clear(iov) // nothing of the payloads stays reachable
-	return err
+	return bp, iov
+}
+
+// canTryWrite: on the server side, when the connection has a file
+// descriptor (a TCP or Unix socket; a TLS connection has none of its
+// own).
+func (t *gorillaTransport) canTryWrite() bool { return t.out != nil && t.out.raw != nil }
+
+// tryWrite writes the frames of items in one write that never waits (see
+// tryWriter): a broadcast's frame as prepared once for all, or a batch.
+// What the connection does not take, it keeps for flushPending: a copy of
+// the bytes left, or, for a batch with a large payload (which goes out by
+// writev), the items themselves.
+func (t *gorillaTransport) tryWrite(items []*outItem) (bool, error) {
+	var b []byte
+	if it := items[0]; len(items) == 1 && it.shared && len(it.bins) == 0 {
+		it.prepOnce.Do(func() { it.prep = t.prepare(it.text) })
+		b, _ = it.prep.(preparedFrame)
+	}
+	if b == nil {
+		bp, iov := frames(items)
+		defer batchBufs.Put(bp)
+		if len(iov) > 1 {
+			clear(iov)
+			t.pendingItems = append(t.pendingItems[:0], items...)
+			return false, nil
+		}
+		b = iov[0]
+	}
+	n, err := t.out.tryWrite(b)
+	if err != nil || n == len(b) {
+		return err == nil, err
+	}
+	t.pending, t.pendingHeld = append(t.pending[:0], b[n:]...), n > 0
+	return false, nil
+}
+
+func (t *gorillaTransport) flushPending() error {
+	if items := t.pendingItems; items != nil {
+		t.pendingItems = nil
+		return t.writeBatch(items)
+	}
+	b, held := t.pending, t.pendingHeld
+	t.pending, t.pendingHeld = nil, false
+	if held {
+		return t.out.finishWrite(b)
+	}
+	return t.out.write(net.Buffers{b})
 }
 
 // writeFrame writes one data frame on the server side.

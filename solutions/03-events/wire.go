@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,6 +58,24 @@ const writeBatch = 64
 // keepQueue is the most queue slots a wire keeps while it is idle.
 const keepQueue = 8
 
+// A tryWriter is a Transport that can write without ever waiting: it
+// writes what the connection takes at once and keeps the rest, which
+// flushPending writes later, waiting as long as it takes. A broadcast's
+// shared writers (see writeShared) use it, so that a client that does not
+// read holds none of them up.
+type tryWriter interface {
+	// canTryWrite reports whether tryWrite can write at all on this
+	// connection (a Client's frames, or a connection without a file
+	// descriptor, cannot).
+	canTryWrite() bool
+	// tryWrite writes items' frames, in order, as far as the connection
+	// takes them now, and reports whether it took all of them.
+	tryWrite(items []*outItem) (bool, error)
+	// flushPending writes what the last tryWrite left, before anything
+	// else.
+	flushPending() error
+}
+
 // A wire is one Transport with the machinery both ends need: a bounded
 // queue drained by a writer goroutine, and a shutdown that any goroutine
 // may start without blocking. The reader goroutine is the owner's (session
@@ -67,7 +86,9 @@ const keepQueue = 8
 // goroutine runs only while there is something to write. send starts it
 // when it queues onto an idle wire; it exits when the queue is empty, and
 // the next send starts another. The heartbeat is a timer, not a goroutine:
-// when a ping is due it wakes the writer the same way.
+// when a ping is due it wakes the writer the same way. A broadcast does
+// not start a writer for each idle recipient: its shared writers write to
+// them, a few goroutines for all (sendShared, writeShared).
 type wire struct {
 	t     Transport
 	limit int           // most items waiting in q; one more cuts the peer off
@@ -84,6 +105,9 @@ type wire struct {
 	pongDue  bool           // a ping is out and its pong has not come yet
 	writer   sync.WaitGroup // the writer goroutine, for finish
 	writeFn  func()         // w.writeLoop, made once: go w.writeLoop() would allocate every time
+	resumeFn func()         // w.resume, made once
+	tw       tryWriter      // t, if it is one
+	final    string         // for resume: the end of the wire, after what tryWrite left
 	finished chan struct{}  // closed by finish once the transport is closed
 
 	pingEvery, pongWait time.Duration
@@ -91,7 +115,8 @@ type wire struct {
 
 func newWire(t Transport, queue int) *wire {
 	w := &wire{t: t, limit: queue, done: make(chan struct{}), finished: make(chan struct{})}
-	w.writeFn = w.writeLoop
+	w.writeFn, w.resumeFn = w.writeLoop, w.resume
+	w.tw, _ = t.(tryWriter)
 	return w
 }
 
@@ -140,15 +165,145 @@ func (w *wire) wakeLocked() {
 func (w *wire) send(it *outItem) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
-		return ErrDisconnected
-	}
-	if len(w.q)-w.head >= w.limit {
-		w.shutdownLocked(ReasonSendQueueFull)
+	if !w.roomLocked() {
 		return ErrDisconnected
 	}
 	w.pushLocked(it)
 	return nil
+}
+
+// roomLocked reports whether one more item may be queued: the wire is
+// open, and its queue is not full (else it shuts the wire down).
+func (w *wire) roomLocked() bool {
+	if w.closed {
+		return false
+	}
+	if len(w.q)-w.head >= w.limit {
+		w.shutdownLocked(ReasonSendQueueFull)
+		return false
+	}
+	return true
+}
+
+// sendShared is send for one recipient of a broadcast. When the wire is
+// idle and its transport can try writes (tryWriter), no writer goroutine
+// is started for it: the wire is marked as writing, and sendShared
+// reports true; the caller must then pass the wire to writeShared.
+func (w *wire) sendShared(it *outItem) bool {
+	try := w.tw != nil && w.tw.canTryWrite()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.roomLocked() {
+		return false
+	}
+	if !try || w.writing {
+		w.pushLocked(it)
+		return false
+	}
+	w.appendLocked(it)
+	w.writing = true
+	w.writer.Add(1)
+	return true
+}
+
+// sharedPerWriter is how many idle recipients of a broadcast one of its
+// shared writers takes on. Starting a goroutine costs about what a small
+// write does; with one for every 16 recipients that cost is a few percent
+// of the writes, and a large room's broadcast still runs on every core.
+const sharedPerWriter = 16
+
+// tryRounds is how many times a shared writer writes one wire's queue
+// before it leaves the wire to a goroutine of its own: a wire that keeps
+// getting items must not keep a shared writer from the others.
+const tryRounds = 4
+
+// writeShared writes a broadcast to its idle recipients, the wires that
+// sendShared marked: one goroutine for every sharedPerWriter of them
+// instead of one each. They share the list, each taking the next wire
+// until none is left, and write with tryWrite, which never waits: a wire
+// whose connection does not take all at once (its client reads slowly,
+// or not at all) gets a writer goroutine of its own, which writes the
+// rest, waiting as the writer always does, while the shared writers go on
+// to the next wire.
+func writeShared(ws []*wire) {
+	if len(ws) == 0 {
+		return
+	}
+	next := new(atomic.Int64)
+	for range (len(ws) + sharedPerWriter - 1) / sharedPerWriter {
+		go sharedWriter(ws, next)
+	}
+}
+
+// sharedWriter is one of writeShared's goroutines.
+func sharedWriter(ws []*wire, next *atomic.Int64) {
+	arr := batchArrays.Get().(*[writeBatch]*outItem)
+	defer batchArrays.Put(arr)
+	for {
+		i := next.Add(1) - 1
+		if i >= int64(len(ws)) {
+			return
+		}
+		ws[i].writeTried(arr)
+		clear(arr[:])
+	}
+}
+
+// writeTried is a shared writer's work on w: what is queued, written with
+// tryWrite, as writeSome writes it. It ends when the queue is empty (w is
+// idle again), when the connection took less than all (w's own writer
+// goroutine, resume, writes the rest and goes on), or after tryRounds
+// rounds (w's own writer goes on).
+func (w *wire) writeTried(arr *[writeBatch]*outItem) {
+	for range tryRounds {
+		batch := w.take(arr[:0], writeBatch)
+		if len(batch) == 0 {
+			w.writer.Done() // take cleared w.writing
+			return
+		}
+		final := ""
+		if last := batch[len(batch)-1]; last.final != "" {
+			final, batch = last.final, batch[:len(batch)-1]
+		}
+		all := true
+		var err error
+		if len(batch) > 0 {
+			all, err = w.tw.tryWrite(batch)
+		}
+		switch {
+		case err != nil:
+			w.shutdown(ReasonTransportClose)
+			w.writer.Done()
+			return
+		case !all:
+			w.final = final
+			go w.resumeFn()
+			return
+		case final != "":
+			w.shutdown(final)
+			w.writer.Done()
+			return
+		}
+	}
+	go w.writeFn()
+}
+
+// resume is a wire's own writer goroutine, started by a shared writer
+// that left part of a write: it writes that part, then goes on as
+// writeLoop does.
+func (w *wire) resume() {
+	if err := w.tw.flushPending(); err != nil {
+		w.shutdown(ReasonTransportClose)
+		w.writer.Done()
+		return
+	}
+	if f := w.final; f != "" {
+		w.final = ""
+		w.shutdown(f)
+		w.writer.Done()
+		return
+	}
+	w.writeLoop()
 }
 
 // endAfter queues items and, after them, the end of the wire with reason:
@@ -172,13 +327,18 @@ func (w *wire) endAfter(reason string, items ...*outItem) {
 // array is full it first moves the waiting items to its front, so that it
 // grows with the items waiting, not with all those ever sent.
 func (w *wire) pushLocked(items ...*outItem) {
+	w.appendLocked(items...)
+	w.wakeLocked()
+}
+
+// appendLocked is pushLocked without the wake.
+func (w *wire) appendLocked(items ...*outItem) {
 	if w.head > 0 && len(w.q)+len(items) > cap(w.q) {
 		n := copy(w.q, w.q[w.head:])
 		clear(w.q[n:])
 		w.q, w.head = w.q[:n], 0
 	}
 	w.q = append(w.q, items...)
-	w.wakeLocked()
 }
 
 // shutdown ends the wire with reason, unless it has ended already; it
