@@ -97,11 +97,11 @@ type gorillaTransport struct {
 	tooBig bool      // the reader stopped at a message over the limit; set before Close
 
 	// What the last tryWrite left, for flushPending (the writer's alone):
-	// the rest of its bytes, with frameOut's token held when part of a
-	// frame is out, or items it did not try.
-	pending      []byte
-	pendingHeld  bool
-	pendingItems []*outItem
+	// the frames not written, with frameOut's token held when part of a
+	// frame is out, and the batchBufs buffer they are in, if any.
+	pending     net.Buffers
+	pendingHeld bool
+	pendingBuf  *[]byte
 }
 
 func (t *gorillaTransport) ReadMessage() ([]byte, bool, error) {

@@ -143,12 +143,11 @@ func (o *frameOut) tryWrite(b []byte) (int, error) {
 	return n, err
 }
 
-// finishWrite writes the rest of a frame that tryWrite began, waiting as
-// long as it takes, and gives the token back.
-func (o *frameOut) finishWrite(rest []byte) error {
+// finishWrite writes the rest of a frame that tryWrite began, and what
+// follows it, waiting as long as it takes, and gives the token back.
+func (o *frameOut) finishWrite(bufs net.Buffers) error {
 	defer func() { <-o.token }()
-	_, err := o.nc.Write(rest)
-	return err
+	return o.writeHeld(bufs)
 }
 
 // write writes bufs on the connection, as one writev (net.Buffers); it
@@ -160,6 +159,11 @@ func (o *frameOut) write(bufs net.Buffers) error {
 	if o.closeSent {
 		return errCloseSent
 	}
+	return o.writeHeld(bufs)
+}
+
+// writeHeld writes bufs; the caller holds the token.
+func (o *frameOut) writeHeld(bufs net.Buffers) error {
 	var err error
 	if len(bufs) == 1 {
 		_, err = o.nc.Write(bufs[0])
@@ -320,44 +324,49 @@ func (t *gorillaTransport) canTryWrite() bool { return t.out != nil && t.out.raw
 
 // tryWrite writes the frames of items in one write that never waits (see
 // tryWriter): a broadcast's frame as prepared once for all, or a batch.
-// What the connection does not take, it keeps for flushPending: a copy of
-// the bytes left, or, for a batch with a large payload (which goes out by
-// writev), the items themselves.
+// A batch with a large payload, which goes out by writev, is not tried.
+// What the connection does not take stays, as it was built, for
+// flushPending.
 func (t *gorillaTransport) tryWrite(items []*outItem) (bool, error) {
-	var b []byte
+	var iov net.Buffers
 	if it := items[0]; len(items) == 1 && it.shared && len(it.bins) == 0 {
 		it.prepOnce.Do(func() { it.prep = t.prepare(it.text) })
-		b, _ = it.prep.(preparedFrame)
-	}
-	if b == nil {
-		bp, iov := frames(items)
-		defer batchBufs.Put(bp)
-		if len(iov) > 1 {
-			clear(iov)
-			t.pendingItems = append(t.pendingItems[:0], items...)
-			return false, nil
+		if f, ok := it.prep.(preparedFrame); ok {
+			iov = net.Buffers{f}
 		}
-		b = iov[0]
 	}
-	n, err := t.out.tryWrite(b)
-	if err != nil || n == len(b) {
-		return err == nil, err
+	if iov == nil {
+		t.pendingBuf, iov = frames(items)
 	}
-	t.pending, t.pendingHeld = append(t.pending[:0], b[n:]...), n > 0
+	n := 0
+	if len(iov) == 1 {
+		var err error
+		if n, err = t.out.tryWrite(iov[0]); err != nil || n == len(iov[0]) {
+			t.putPending()
+			return err == nil, err
+		}
+		iov[0] = iov[0][n:]
+	}
+	t.pending, t.pendingHeld = iov, n > 0
 	return false, nil
 }
 
 func (t *gorillaTransport) flushPending() error {
-	if items := t.pendingItems; items != nil {
-		t.pendingItems = nil
-		return t.writeBatch(items)
+	defer t.putPending()
+	if t.pendingHeld {
+		return t.out.finishWrite(t.pending)
 	}
-	b, held := t.pending, t.pendingHeld
+	return t.out.write(t.pending)
+}
+
+// putPending lets go of what tryWrite kept, and gives its buffer back.
+func (t *gorillaTransport) putPending() {
+	clear(t.pending) // nothing of the payloads stays reachable
 	t.pending, t.pendingHeld = nil, false
-	if held {
-		return t.out.finishWrite(b)
+	if t.pendingBuf != nil {
+		batchBufs.Put(t.pendingBuf)
+		t.pendingBuf = nil
 	}
-	return t.out.write(net.Buffers{b})
 }
 
 // writeFrame writes one data frame on the server side.

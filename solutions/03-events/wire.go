@@ -249,38 +249,19 @@ func sharedWriter(ws []*wire, next *atomic.Int64) {
 	}
 }
 
-// writeTried is a shared writer's work on w: what is queued, written with
-// tryWrite, as writeSome writes it. It ends when the queue is empty (w is
+// writeTried is a shared writer's work on w: what is queued, written by
+// writeSome with tryWrite. It ends when the queue is empty (w is
 // idle again), when the connection took less than all (w's own writer
 // goroutine, resume, writes the rest and goes on), or after tryRounds
 // rounds (w's own writer goes on).
 func (w *wire) writeTried(arr *[writeBatch]*outItem) {
 	for range tryRounds {
-		batch := w.take(arr[:0], writeBatch)
-		if len(batch) == 0 {
-			w.writer.Done() // take cleared w.writing
-			return
-		}
-		final := ""
-		if last := batch[len(batch)-1]; last.final != "" {
-			final, batch = last.final, batch[:len(batch)-1]
-		}
-		all := true
-		var err error
-		if len(batch) > 0 {
-			all, err = w.tw.tryWrite(batch)
-		}
+		goOn, left := w.writeSome(arr[:0], w.tw.tryWrite)
 		switch {
-		case err != nil:
-			w.shutdown(ReasonTransportClose)
-			w.writer.Done()
-			return
-		case !all:
-			w.final = final
+		case left:
 			go w.resumeFn()
 			return
-		case final != "":
-			w.shutdown(final)
+		case !goOn:
 			w.writer.Done()
 			return
 		}
@@ -445,11 +426,19 @@ func (w *wire) writeLoop() {
 	if bw, ok := w.t.(batchWriter); ok {
 		arr := batchArrays.Get().(*[writeBatch]*outItem)
 		defer batchArrays.Put(arr)
-		for w.writeSome(arr[:0], bw) {
-			clear(arr[:])
+		write := func(batch []*outItem) (bool, error) {
+			if len(batch) > 1 {
+				return true, bw.writeBatch(batch)
+			}
+			return true, w.write(batch[0])
 		}
-		clear(arr[:])
-		return
+		for {
+			goOn, _ := w.writeSome(arr[:0], write)
+			clear(arr[:])
+			if !goOn {
+				return
+			}
+		}
 	}
 	// One item at a time, taken into an array of one on this goroutine's
 	// stack.
@@ -477,33 +466,36 @@ func (w *wire) writeLoop() {
 var batchArrays = sync.Pool{New: func() any { return new([writeBatch]*outItem) }}
 
 // writeSome takes what to write next into batch (as many items as it has
-// room for) and writes it, with bw when there are several. It reports
-// whether the writer should go on.
-func (w *wire) writeSome(batch []*outItem, bw batchWriter) bool {
+// room for) and writes it with write, which reports whether it wrote all.
+// It reports whether the writer should go on, and whether write left part
+// of the batch (then the transport holds it, for flushPending, and w.final
+// the end of the wire that must follow it, if any).
+func (w *wire) writeSome(batch []*outItem, write func([]*outItem) (bool, error)) (goOn, left bool) {
 	batch = w.take(batch, cap(batch))
 	if len(batch) == 0 {
-		return false
+		return false, false
 	}
 	final := ""
 	if last := batch[len(batch)-1]; last.final != "" {
 		final, batch = last.final, batch[:len(batch)-1]
 	}
+	all := true
 	var err error
+	if len(batch) > 0 {
+		all, err = write(batch)
+	}
 	switch {
-	case len(batch) > 1:
-		err = bw.writeBatch(batch)
-	case len(batch) == 1:
-		err = w.write(batch[0])
-	}
-	if err != nil {
+	case err != nil:
 		w.shutdown(ReasonTransportClose)
-		return false
-	}
-	if final != "" {
+		return false, false
+	case !all:
+		w.final = final
+		return false, true
+	case final != "":
 		w.shutdown(final)
-		return false
+		return false, false
 	}
-	return true
+	return true, false
 }
 
 // take appends to batch what to write next, at most most items: a ping if
