@@ -26,8 +26,9 @@
 //
 // The server's CPU time per delivered message is reported beside it (Go:
 // this process, which holds the Go server and nothing busy; Node: its
-// process). -cpuprofile writes a CPU profile of this process, for
-// go tool pprof.
+// process), and so is the swarm's: where the two keep every core busy,
+// the machine, not the server, bounds the figure. -cpuprofile writes a
+// CPU profile of this process, for go tool pprof.
 package main
 
 import (
@@ -65,6 +66,14 @@ type workload struct{ Rooms, Size int }
 
 func (w workload) String() string { return fmt.Sprintf("%d×%d", w.Rooms, w.Size) }
 
+// Title is the workload in words, for the table and the chart.
+func (w workload) Title() string {
+	if w.Rooms == 1 {
+		return fmt.Sprintf("1 room of %d", w.Size)
+	}
+	return fmt.Sprintf("%d rooms of %d", w.Rooms, w.Size)
+}
+
 // A step is one offered rate's outcome.
 type step struct {
 	Offered   float64       // messages sent a second
@@ -75,6 +84,11 @@ type step struct {
 	OK        bool          // within the bounds
 	Refine    bool          // a step of the search between the last good rate and the first bad one
 	Lost      string        `json:",omitempty"` // why the swarm lost clients in this step, if it did
+
+	// SwarmCPU is the swarm's CPU time per delivery. With CPUPerMsg it
+	// says how much of the machine the step took: a machine whose cores
+	// are all busy bounds every server alike.
+	SwarmCPU time.Duration `json:",omitempty"`
 
 	// The slow-consumer step: at the best rate, one client of the swarm
 	// reads 10 times slower than its room-mates receive.
@@ -164,8 +178,8 @@ func run(args []string, stdout io.Writer) error {
 				}
 				results[w.String()][s] = append(results[w.String()][s], steps)
 				best := bestStep(steps)
-				fmt.Fprintf(stdout, "run %d  %-8s %-9s best %9.0f msgs/s  p99 %6.1f ms  cpu %5.2f µs/msg  (%d steps; %s)\n",
-					r+1, w, s, best.Delivered, ms(best.P99), float64(best.CPUPerMsg.Nanoseconds())/1000, len(steps), firstBad(steps))
+				fmt.Fprintf(stdout, "run %d  %-8s %-9s best %9.0f msgs/s  p99 %6.1f ms  cpu %5.2f µs/msg, swarm %5.2f µs/msg: %.1f cores busy  (%d steps; %s)\n",
+					r+1, w, s, best.Delivered, ms(best.P99), us(best.CPUPerMsg), us(best.SwarmCPU), best.coresBusy(), len(steps), firstBad(steps))
 				if sl, ok := slowStep(steps); ok {
 					fmt.Fprintf(stdout, "        at %.0f msgs/s offered, p99 %6.1f ms; with a slow client, the others' p99 %6.1f ms; the slow one read %d of its %d messages, cut off: %v\n",
 						sl.Offered, ms(sl.BaseP99), ms(sl.P99), sl.SlowReceived, sl.SlowDue, sl.SlowLost)
@@ -192,6 +206,14 @@ func run(args []string, stdout io.Writer) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+
+// coresBusy is the cores the server and the swarm kept busy between them
+// in the step: their CPU time over the step's wall time.
+func (s step) coresBusy() float64 {
+	return float64(s.CPUPerMsg+s.SwarmCPU) / 1e9 * s.Delivered
+}
 
 // bestStep is the step with the highest delivered rate within the bounds
 // (the zero step if none was).
@@ -340,6 +362,7 @@ func measure(o options, w workload, name string) ([]step, error) {
 		}
 		if r.Received > 0 {
 			st.CPUPerMsg = cpu / time.Duration(r.Received)
+			st.SwarmCPU = r.CPU / time.Duration(r.Received)
 		}
 		st.OK = st.P99 < o.p99 && st.Complete >= 0.97
 		time.Sleep(500 * time.Millisecond) // let the queues empty before the next step
@@ -507,8 +530,8 @@ func report(w io.Writer, o options, results map[string]map[string][][]step) {
 				slowP99 = fmt.Sprintf("%.1f → %.1f ms", median(bases), median(p99s))
 				fate = fmt.Sprintf("cut off in %d of %d runs; %.0f messages behind at the end", lost, lost+kept, median(behind))
 			}
-			fmt.Fprintf(w, "| %d rooms of %d | %s | %.0f | %s | %.1f ms | %.2f µs | %s | %s | %s |\n",
-				wl.Rooms, wl.Size, s, med(s, bestOf), ratio, med(s, func(st []step) float64 { return ms(bestStep(st).P99) }),
+			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.1f ms | %.2f µs | %s | %s | %s |\n",
+				wl.Title(), s, med(s, bestOf), ratio, med(s, func(st []step) float64 { return ms(bestStep(st).P99) }),
 				med(s, cpuOf), cpuRatio, slowP99, fate)
 		}
 	}

@@ -59,7 +59,7 @@ func chart(o options, results map[string]map[string][][]step) string {
 			return top + ph - (math.Log10(v)-math.Log10(yMin))/(math.Log10(yMax)-math.Log10(yMin))*ph
 		}
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#999"/>`+"\n", x0, top, pw, ph)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-weight="bold">%d rooms of %d</text>`+"\n", x0, top-6, w.Rooms, w.Size)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-weight="bold">%s</text>`+"\n", x0, top-6, w.Title())
 		for _, t := range []float64{1, 10, 100, 1000} {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">%g ms</text>`+"\n", x0-4, py(t)+4, t)
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>`+"\n", x0, x0+pw, py(t), py(t))
