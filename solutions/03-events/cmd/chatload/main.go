@@ -411,18 +411,19 @@ func measure(o options, w workload, name string) ([]step, error) {
 		return steps, nil
 	}
 	// The slow consumer, at half the best rate, held for o.slow: first as
-	// it is, then with a fresh swarm whose last client reads at a tenth of
-	// what each of the others receives. The others' p99 should not move.
+	// it is, then with a swarm whose last client reads at a tenth of what
+	// each of the others receives. The others' p99 should not move. Both
+	// holds run on a server and a swarm started for them, so that the two
+	// differ in the slow client alone (not in what the climb left behind).
 	half := best.Offered / 2
 	hold := func() (loadgen.SendResult, time.Duration, error) {
 		cpu0 := srv.cpu()
 		r, err := swarm.Send(half, senders, o.slow, 2*time.Second, int64(w.Size), o.payload)
 		return r, srv.cpu() - cpu0, err
 	}
-	if swarm == nil {
-		if err := start(); err != nil {
-			return steps, err
-		}
+	stop()
+	if err := start(); err != nil {
+		return steps, err
 	}
 	base, _, err := hold()
 	if err != nil {
